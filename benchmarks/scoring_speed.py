@@ -17,15 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from musicflamingo.bench.aggregate import aggregate
-from musicflamingo.bench.items import (
-    MUCHOMUSIC_LETTERS,
-    BenchItem,
-    Prediction,
-    read_predictions,
-    write_predictions,
-)
-from musicflamingo.bench.loaders import load_mmau, load_muchomusic
-from musicflamingo.bench.scorers import score_predictions
+from musicflamingo.bench.items import BenchItem, Prediction, read_predictions, write_predictions
+from musicflamingo.bench.recipes.mmau import load_mmau
+from musicflamingo.bench.recipes.muchomusic import LETTERS as MUCHOMUSIC_LETTERS
+from musicflamingo.bench.recipes.muchomusic import load_muchomusic, muchomusic_scorer
+from musicflamingo.bench.scorers import TOKEN_SET, Scorer, score_predictions
 
 TARGET_S = 1.0
 DEFAULT_BENCH_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "benchmarks"
@@ -48,6 +44,7 @@ def _time(
     name: str,
     items: list[BenchItem],
     make: Callable[[BenchItem, int], str],
+    scorer: Scorer,
     repeats: int,
     tmp: Path,
 ) -> None:
@@ -58,7 +55,7 @@ def _time(
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        report = aggregate(score_predictions(items, read_predictions(path)))
+        report = aggregate(score_predictions(items, read_predictions(path), scorer))
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     print(
@@ -77,8 +74,9 @@ def main() -> None:
     mmau = load_mmau(args.bench_dir / "mmau-test-mini.json").items
     muchomusic = load_muchomusic(args.bench_dir / "muchomusic-questions.jsonl").items
     with tempfile.TemporaryDirectory() as tmp:
-        _time("MMAU test-mini music", mmau, _mmau_text, args.repeats, Path(tmp))
-        _time("MuChoMusic", muchomusic, _muchomusic_text, args.repeats, Path(tmp))
+        _time("MMAU test-mini music", mmau, _mmau_text, TOKEN_SET, args.repeats, Path(tmp))
+        scorer = muchomusic_scorer()
+        _time("MuChoMusic", muchomusic, _muchomusic_text, scorer, args.repeats, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -369,8 +369,12 @@ def eval_run(
     """Run benchmarks with a model or endpoint; per-item JSONL, results table and chart."""
     from musicflamingo.bench import results, runner
     from musicflamingo.llm.base import LLMError
-    from musicflamingo.model.loading import ModelError
 
+    expected: tuple[type[Exception], ...] = (ValueError, LLMError, FileNotFoundError)
+    if model is not None:  # the endpoint path runs without torch
+        from musicflamingo.model.loading import ModelError
+
+        expected += (ModelError,)
     folder = out or runner.default_out_dir(model=model, endpoint=endpoint, think=think)
     try:
         outcome = runner.run(
@@ -388,10 +392,54 @@ def eval_run(
             device=device,
             dtype=dtype,
         )
-    except (ValueError, ModelError, LLMError, FileNotFoundError) as e:
+    except expected as e:
         raise fail(str(e)) from None
     sys.stdout.write(results.render_markdown(outcome) + "\n")
     err.print(f"run folder: {folder}")
+
+
+@eval_app.command("score")
+def eval_score(
+    benchmark: Annotated[str, typer.Argument(help="benchmark name (see `eval list`)")],
+    predictions: Annotated[
+        Path, typer.Option(help='JSON lines, one {"id": …, "output": …} object a line')
+    ],
+    data_root: Annotated[Path, typer.Option(help="folder with each benchmark's files")],
+    extraction: Annotated[
+        str,
+        typer.Option(
+            help="raw: the whole output, as the official script; answer: its <answer> part"
+        ),
+    ] = "raw",
+    out: Annotated[
+        Path | None, typer.Option(help="results folder (default: <predictions>-scored)")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    embedder: Annotated[str | None, typer.Option(help="MMAU-Pro sentence embedder")] = None,
+) -> None:
+    """Score a predictions file from any model with the benchmark's rule (no model here)."""
+    from musicflamingo.bench import results, runner
+
+    if extraction not in ("raw", "answer"):
+        raise fail(f"--extraction must be raw or answer, not {extraction!r}")
+    if fmt not in ("table", "json"):
+        raise fail(f"--format must be table or json, not {fmt!r}")
+    folder = out or predictions.with_name(predictions.stem + "-scored")
+    try:
+        outcome = runner.score(
+            benchmark, predictions, data_root=data_root, out_dir=folder,
+            extraction=extraction, embedder=embedder,
+        )  # fmt: skip
+    except (ValueError, OSError) as e:
+        raise fail(str(e)) from None
+    (bench,) = outcome.benchmarks
+    (measure,) = bench.measures
+    if fmt == "json":
+        record = {"benchmark": bench.benchmark, "n_items": bench.n_items, **measure.model_dump()}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(results.render_markdown(outcome) + "\n")
+    err.print(f"results: {folder}")
 
 
 @eval_app.command("report")

@@ -1,5 +1,5 @@
 """A small data root laid out like the real benchmarks: a few real question records from
-``../shared/benchmarks`` (MMAU, MuChoMusic, NSynth) and a few made-up records in the public
+``tests/data/bench`` (MMAU, MuChoMusic, NSynth) and a few made-up records in the public
 layouts of the others, with short clips cut from the rendered fixture songs as audio."""
 
 from __future__ import annotations

@@ -1,25 +1,21 @@
-"""Shared fixtures: the real question files in ``../shared/benchmarks`` beside the repo."""
+"""Shared fixtures: the question-file excerpts in ``tests/data/bench`` (see its README)."""
 
 from pathlib import Path
 
 import pytest
 
-from musicflamingo.bench.loaders import (
-    LoadedBenchmark,
-    load_mmar,
-    load_mmau,
-    load_muchomusic,
-    load_music_avqa,
-    load_nsynth,
-)
+from musicflamingo.bench.loaders import LoadedBenchmark
+from musicflamingo.bench.recipes.mmar import load_mmar
+from musicflamingo.bench.recipes.mmau import load_mmau
+from musicflamingo.bench.recipes.muchomusic import load_muchomusic
+from musicflamingo.bench.recipes.music_avqa import load_music_avqa
+from musicflamingo.bench.recipes.nsynth import load_nsynth
 
-BENCH_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "benchmarks"
+BENCH_DIR = Path(__file__).resolve().parents[1] / "data" / "bench"
 
 
 @pytest.fixture(scope="session")
 def bench_dir() -> Path:
-    if not BENCH_DIR.is_dir():
-        pytest.skip(f"benchmark question files not found at {BENCH_DIR.resolve()}")
     return BENCH_DIR
 
 

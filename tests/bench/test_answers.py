@@ -1,6 +1,6 @@
 import pytest
 
-from musicflamingo.bench.answers import extract, extract_answer
+from musicflamingo.model.parsing import extract, extract_answer
 
 
 @pytest.mark.parametrize(

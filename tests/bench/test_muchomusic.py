@@ -3,12 +3,16 @@
 import pytest
 
 from musicflamingo.bench.aggregate import aggregate
-from musicflamingo.bench.items import MUCHOMUSIC_LETTERS
-from musicflamingo.bench.scorers import muchomusic_choice, score_muchomusic
+from musicflamingo.bench.recipes.muchomusic import LETTERS as MUCHOMUSIC_LETTERS
+from musicflamingo.bench.recipes.muchomusic import muchomusic_choice, muchomusic_scorer
 
 # test_1: (A) Synthesizer (B) Rueful tune (C) Acoustic guitar (D) Vocals -> C
 # test_798: (A) Keyboard (B) Keyboard and synth (C) Acoustic guitar (D) Back vocal... -> B
 # test_949: (A) Drums ... (D) Bass guitar and drums -> D
+
+
+def score_muchomusic(item, text: str, mode: str = "official"):
+    return muchomusic_scorer(mode)(item, text)
 
 
 def _letter(item) -> str:
@@ -24,9 +28,9 @@ def _report(items, make, mode):
 
 
 def test_real_counts(muchomusic) -> None:
-    assert len(muchomusic.items) == 1187
+    assert len(muchomusic.items) == 42  # the excerpt in tests/data/bench
     letters = [_letter(i) for i in muchomusic.items]
-    assert {x: letters.count(x) for x in "ABCD"} == {"A": 308, "B": 271, "C": 278, "D": 330}
+    assert {x: letters.count(x) for x in "ABCD"} == {"A": 10, "B": 8, "C": 14, "D": 10}
     assert all(i.answer == i.choices["ABCD".index(_letter(i))] for i in muchomusic.items)
 
 
@@ -43,12 +47,17 @@ def test_letters_score_full_and_wrong_letters_zero(muchomusic, mode: str) -> Non
 
 
 def test_official_rule_reads_any_capital_a_to_d(muchomusic) -> None:
-    """Upper-case A-D anywhere in the output count as letters (set of characters)."""
+    """Upper-case A-D anywhere in the output count as letters (set of characters).
+
+    The counts are what upstream `extract_responses` + `compare_answers` give on these
+    outputs, run once on the excerpt (mulab-mir/muchomusic, muchomusic_eval/scoring.py at
+    commit d3c9a423d006c545b86472c0c1cfacce7058cfc5).
+    """
     items = muchomusic.items
-    assert _report(items, lambda i: i.answer, "official").correct == 965
-    assert _report(items, lambda i: f"({_letter(i)}) {i.answer}", "official").correct == 1184
+    assert _report(items, lambda i: i.answer, "official").correct == 36
+    assert _report(items, lambda i: f"({_letter(i)}) {i.answer}", "official").correct == 41
     wrong_text = lambda i: i.choices[(i.choices.index(i.answer) + 1) % 4]  # noqa: E731
-    assert _report(items, wrong_text, "official").correct == 56
+    assert _report(items, wrong_text, "official").correct == 2
     item = muchomusic.item("test_1")
     assert score_muchomusic(item, "Acoustic guitar").chosen == "Synthesizer"  # 'A' -> option A
     assert score_muchomusic(item, "acoustic guitar").chosen == "Acoustic guitar"
@@ -58,9 +67,16 @@ def test_official_rule_reads_any_capital_a_to_d(muchomusic) -> None:
 
 def test_marker_rule_reads_only_option_markers(muchomusic) -> None:
     items = muchomusic.items
-    assert _report(items, lambda i: i.answer, "marker").correct == 1177
-    assert _report(items, lambda i: f"({_letter(i)}) {i.answer}", "marker").correct == 1187
-    assert _report(items, lambda i: f"Answer: {_letter(i)}", "marker").correct == 1187
+    n = len(items)
+    assert _report(items, lambda i: f"({_letter(i)}) {i.answer}", "marker").correct == n
+    assert _report(items, lambda i: f"Answer: {_letter(i)}", "marker").correct == n
+    # a gold text fails only where another option is a substring of it, shown earlier
+    contained = [
+        i
+        for i in items
+        if any(c.lower() in i.answer.lower() for c in i.choices[: i.choices.index(i.answer)])
+    ]
+    assert _report(items, lambda i: i.answer, "marker").correct == n - len(contained)
     item = muchomusic.item("test_1")
     for text in ("Acoustic guitar", "C) Acoustic guitar", "The answer is C because", "C.", "[C]"):
         assert score_muchomusic(item, text, "marker").correct, text

@@ -21,12 +21,12 @@ import pytest
 from benchdata import ROOT, add_layouts, add_unrun_layouts, make_data_root
 
 from musicflamingo.bench import registry, results
-from musicflamingo.bench.answers import extract
 from musicflamingo.bench.endpoint import EXTRACT_PROMPT_VERSION
 from musicflamingo.bench.items import BenchItem
 from musicflamingo.bench.lyrics import error_rates, strip_sheet_markup
 from musicflamingo.bench.results import RunResults
 from musicflamingo.bench.runner import default_out_dir, run
+from musicflamingo.model.parsing import extract
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_tiny_checkpoint import build_checkpoint, make_tokenizer  # noqa: E402
@@ -92,13 +92,16 @@ def test_outputs_coverage_and_official_scores(direct, data) -> None:
         loaded = entry.load(root)
         scorer = entry.scorer(loaded)
         texts = {r["item_id"]: r["text"] for r in rows}
-        scores = [scorer(i, texts[i.id]) for i in loaded.items if i.id in texts]
-        official = b.measures[0]
+        scores = [scorer(i, texts[i.id], "raw") for i in loaded.items if i.id in texts]
+        official, extracted = b.measures
+        assert "official script" in official.extraction and "<answer>" in extracted.extraction
+        answers = [scorer(i, texts[i.id], "answer") for i in loaded.items if i.id in texts]
+        assert extracted.value == pytest.approx(100 * sum(s.correct for s in answers) / n, abs=0.01)
         assert official.n_scored == n and official.rule == scores[0].rule
         assert official.value == pytest.approx(100 * sum(s.correct for s in scores) / n, abs=0.01)
         unanswered = 100 * sum(not s.answered for s in scores) / n
         assert official.unanswered_rate == pytest.approx(unanswered, abs=0.01)
-        assert len(_rows(out / name / "scores.jsonl")) == n
+        assert len(_rows(out / name / "scores.jsonl")) == 2 * n  # raw, then extracted
     assert found["mmau"].missing_audio == [missing]
     assert (found["mmau"].n_items, found["medley-solos"].n_items) == (N, 2)  # training row out
     assert set(found["gtzan"].measures[0].breakdowns["category"]) == {"blues", "jazz"}
@@ -175,7 +178,7 @@ def test_table_json_and_chart(direct) -> None:
     assert "| this run | Music Flamingo (paper) | best prior (paper) |" in md
     mmau_row = next(line for line in md.splitlines() if line.startswith("| mmau |"))
     assert f"| 76.35 | 74.47 (AF3) | {N - 1} / {N} | 1 |" in mmau_row
-    assert "mmau-string-match" in mmau_row and "<answer>" in mmau_row
+    assert "mmau-string-match" in mmau_row and "official script" in mmau_row
     assert "### nsynth-family by category" in md
     assert f"- {outcome.benchmarks[0].missing_audio[0]}" in md
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -243,7 +246,7 @@ def test_endpoint_with_judge_and_extractor(checkpoint, data, direct, tmp_path) -
         remote = {r["item_id"]: r["text"] for r in _rows(out / name / "outputs.jsonl")}
         local = {r["item_id"]: r["text"] for r in _rows(direct[0] / name / "outputs.jsonl")}
         assert remote == local
-        official, extracted = found[name].measures
+        official, _, extracted = found[name].measures
         label = f"llm-extractor: {TinyChat.model_id} ({EXTRACT_PROMPT_VERSION})"
         assert extracted.extraction == label
         assert extracted.n_scored == official.n_scored == len(local)

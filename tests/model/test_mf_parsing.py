@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musicflamingo.bench.scorers import muchomusic_choice
+from musicflamingo.bench.recipes.muchomusic import muchomusic_choice
 from musicflamingo.model import parse_choice, parse_key_facts, parse_thinking
 from musicflamingo.model.parsing import normalise_key
 
@@ -45,10 +45,7 @@ THINK_CORPUS = [
 @pytest.mark.parametrize(("raw", "thinking", "answer"), THINK_CORPUS)
 def test_parse_thinking(raw: str, thinking: str, answer: str) -> None:
     thought = parse_thinking(raw)
-    assert thought.answer == answer
-    assert thought.thinking.startswith(thinking.split("\n\n")[0])
-    if "\n\n" in thinking:
-        assert thought.thinking.replace(" outer", "") == thinking
+    assert (thought.thinking, thought.answer) == (thinking, answer)
 
 
 def test_parse_thinking_none() -> None:
@@ -125,20 +122,40 @@ def test_parse_key_facts_recovers_everything(raw: str, method: str) -> None:
     assert parsed.facts.model_dump() == GOOD
 
 
+CUT_OFF = pytest.mark.xfail(
+    reason="llm.jsonrepair recovers a reply cut off only after a complete inner value",
+    strict=True,
+)
+
+
+@CUT_OFF
 def test_parse_key_facts_cut_off_object() -> None:
     raw = '{"genre": "jazz", "bpm": 96, "key": "Bb major", "instruments": ["sax", "dou'
     parsed = parse_key_facts(raw)
-    assert parsed.method == "repaired-json" and "cut-off object" in parsed.repairs
+    assert parsed.method == "repaired-json" and "jsonrepair" in parsed.repairs
     f = parsed.facts
     # the cut-off last item ("dou…") is dropped, not reported as a word
     assert (f.genre, f.bpm, f.key, f.instruments) == ("jazz", 96.0, "Bb major", ["sax"])
     assert f.meter is None and f.mood == []
 
 
+@CUT_OFF
 def test_parse_key_facts_dangling_key_and_unknown_keys() -> None:
     parsed = parse_key_facts('{"genre": "folk", "era": "1970s", "bpm":')
     assert parsed.facts.genre == "folk" and parsed.facts.bpm is None
     assert parsed.unknown_keys == ["era"]
+
+
+def test_parse_key_facts_cut_off_after_a_complete_value() -> None:
+    parsed = parse_key_facts('{"genre": "jazz", "instruments": ["sax"], "key": "Bb maj')
+    assert parsed.method == "repaired-json" and parsed.repairs == ["jsonrepair"]
+    assert (parsed.facts.genre, parsed.facts.instruments, parsed.facts.key) == (
+        "jazz",
+        ["sax"],
+        None,
+    )
+    parsed = parse_key_facts('{"genre": "folk", "era": "1970s", "mood": ["calm"],}')
+    assert parsed.repairs == ["jsonrepair"] and parsed.unknown_keys == ["era"]
 
 
 @pytest.mark.parametrize("raw", ["I cannot tell.", "{}", "[1, 2, 3]", "", None, "{{{{"])

@@ -5,9 +5,11 @@ All three go through `musicflamingo.llm.OpenAIClient` (httpx, a timeout per requ
 retries with backoff on 429/5xx/timeouts/dropped connections), at temperature 0 with the
 run's seed. The audio model gets exactly the user text the local runtime renders for the
 same request (no chat template: the server applies its own) and the audio as a base64
-``input_audio`` part: WAV and MP3 files as they are, anything else decoded to 16 kHz mono
-16-bit WAV. The judge's and extractor's model ids and prompt versions are recorded with
-every verdict.
+``input_audio`` part. Only what decodes as audio is sent: every file is decoded first
+(`musicflamingo.audio`); WAV and MP3 files (by content, not name) are sent as they are,
+anything else as the decoded 16 kHz mono 16-bit WAV. A request that fails is that item's
+error; the other items of the batch are unaffected. The judge's and extractor's model
+ids and prompt versions are recorded with every verdict.
 """
 
 from __future__ import annotations
@@ -19,17 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from musicflamingo import audio
 from musicflamingo.llm.base import wav_base64
 from musicflamingo.llm.jsonrepair import parse_json
 from musicflamingo.llm.openai_client import OpenAIClient
 from musicflamingo.model import prompts
-from musicflamingo.model.runtime import NEW_TOKENS, THINK_TOKENS
+from musicflamingo.model.prompts import NEW_TOKENS, THINK_TOKENS
+from musicflamingo.util import Record
 
 from .items import BenchItem
-from .registry import JudgeSpec, Prompt
+from .recipe import JudgeSpec, Prompt
 
 EXTRACT_PROMPT_VERSION = "extract-choice-v1"
 EXTRACT_TEMPLATE = (
@@ -43,11 +46,11 @@ Out = TypeVar("Out")
 _LETTER = re.compile(r"^\W*([A-Z])(?![A-Za-z])")
 
 
-class _Record(BaseModel):
+class _Frozen(Record):
     model_config = ConfigDict(frozen=True)
 
 
-class Generation(_Record):
+class Generation(_Frozen):
     """One model output; token counts where the backend reports them."""
 
     text: str
@@ -56,7 +59,7 @@ class Generation(_Record):
     warnings: list[str] = []
 
 
-class Judgement(_Record):
+class Judgement(_Frozen):
     """An LLM judge's score of one answer, with the judge and prompt that gave it."""
 
     item_id: str
@@ -67,7 +70,7 @@ class Judgement(_Record):
     raw: str = ""
 
 
-class ExtractedChoice(_Record):
+class ExtractedChoice(_Frozen):
     """The option an LLM read from one output (None: no single option)."""
 
     item_id: str
@@ -89,19 +92,18 @@ def max_tokens(prompt: Prompt, think: bool) -> int:
 
 
 def audio_part(path: str | Path) -> dict:
-    """An ``input_audio`` content part for the file (see module docstring)."""
+    """An ``input_audio`` content part for the file (see module docstring); `AudioError`
+    when it does not decode as audio."""
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
+    clip = audio.load(path, audio.MODEL_SR)
+    fmt = clip.source.container
     if fmt in ("wav", "mp3"):
-        data = path.read_bytes()
-    else:
-        clip = audio.load(path, audio.MODEL_SR)
-        return {
-            "type": "input_audio",
-            "input_audio": {"data": wav_base64(clip.samples, clip.sr), "format": "wav"},
-        }
-    encoded = base64.b64encode(data).decode("ascii")
-    return {"type": "input_audio", "input_audio": {"data": encoded, "format": fmt}}
+        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        return {"type": "input_audio", "input_audio": {"data": encoded, "format": fmt}}
+    return {
+        "type": "input_audio",
+        "input_audio": {"data": wav_base64(clip.samples, clip.sr), "format": "wav"},
+    }
 
 
 class _Remote:
@@ -152,15 +154,21 @@ class EndpointModel(_Remote):
         self.think = think
         self.max_new_tokens = max_new_tokens
 
-    def generate(self, jobs: Sequence[tuple[Path, Prompt]]) -> list[Generation]:
-        """One output per (audio file, prompt), in order; requests run concurrently."""
+    def generate(self, jobs: Sequence[tuple[Path, Prompt]]) -> list[Generation | Exception]:
+        """One output per (audio file, prompt), in order, or the exception that item raised;
+        requests run concurrently."""
 
-        def one(job: tuple[Path, Prompt]) -> Generation:
+        def one(job: tuple[Path, Prompt]) -> Generation | Exception:
             path, prompt = job
             budget = self.max_new_tokens or max_tokens(prompt, self.think)
-            text = user_text(prompt, self.think)
-            content = [{"type": "text", "text": text}, audio_part(path)]
-            reply, used = self._ask(content, budget)
+            try:
+                content = [
+                    {"type": "text", "text": user_text(prompt, self.think)},
+                    audio_part(path),
+                ]
+                reply, used = self._ask(content, budget)
+            except Exception as e:  # noqa: BLE001 - recorded for this item, the batch goes on
+                return e
             return Generation(text=reply, new_tokens=used or None, finished=used < budget)
 
         return self._map(one, jobs)

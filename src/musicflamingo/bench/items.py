@@ -5,46 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-Benchmark = Literal[
-    "mmau",
-    "mmar",
-    "mmau-pro",
-    "muchomusic",
-    "music-avqa",
-    "nsynth-family",
-    "nsynth-source",
-    "gtzan",
-    "medley-solos",
-    "music-instruct",
-    "musiccaps",
-    "songcaps",
-    "musdb-lyrics",
-    "jamendo-lyrics",
-    "opencpop",
-]
-MUCHOMUSIC_LETTERS = ("A", "B", "C", "D")
+from musicflamingo.util import Record
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Frozen(Record):
+    model_config = ConfigDict(frozen=True)
 
 
-class BenchItem(_Record):
+class BenchItem(_Frozen):
     """One benchmark question.
 
-    `audio` is relative to the benchmark's audio root. For multiple-choice items `answer`
-    is the text of the right choice, or empty where the answers are withheld (MMAU full
-    test); for open tasks it is the reference text (caption, answer, lyrics), if any.
-    `metadata` holds the breakdown keys (`category`, `sub_category`, `difficulty`, …) as
-    strings.
+    `benchmark` is a registry name. `audio` is relative to the benchmark's audio root. For
+    multiple-choice items `answer` is the text of the right choice, or empty where the
+    answers are withheld (MMAU full test); for open tasks it is the reference text
+    (caption, answer, lyrics), if any. `metadata` holds the breakdown keys (`category`,
+    `sub_category`, `difficulty`, …) as strings.
     """
 
     id: str
-    benchmark: Benchmark
+    benchmark: str
     audio: str
     question: str
     choices: list[str] | None = None
@@ -58,23 +40,41 @@ class BenchItem(_Record):
         return self
 
 
-class Prediction(_Record):
-    """The raw text a model produced for one item."""
+class Prediction(_Frozen):
+    """The raw text a model produced for one item; read from ``{"id": …, "output": …}``
+    lines (the `eval score` format) as well as ``{"item_id": …, "text": …}``."""
 
-    item_id: str
-    text: str
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    item_id: str = Field(validation_alias="id", serialization_alias="id")
+    text: str = Field(validation_alias="output", serialization_alias="output")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _either_spelling(cls, data: object) -> object:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "item_id" in data:
+                data["id"] = data.pop("item_id")
+            if "text" in data:
+                data["output"] = data.pop("text")
+            if isinstance(data.get("id"), int):
+                data["id"] = str(data["id"])
+        return data
 
 
-class Score(_Record):
-    """The verdict on one prediction, with the rule and the extraction step that produced it.
+class Score(_Frozen):
+    """The verdict on one prediction, with the rule and the extraction that produced it.
 
-    `extracted` is the answer part the rule saw; `chosen` is the option or label the
-    rule mapped it to, where the rule maps to one; `answered` is false when the rule
-    found no answer at all (empty text, no option, no label).
+    `extraction` is ``none`` when the rule read the raw output (as the official scripts
+    do), else the `model.parsing.extract` step; `extracted` is the text the rule saw;
+    `chosen` is the option or label the rule mapped it to, where the rule maps to one;
+    `answered` is false when the rule found no answer at all (empty text, no option, no
+    label).
     """
 
     item_id: str
-    benchmark: Benchmark
+    benchmark: str
     rule: str
     extraction: str
     extracted: str
@@ -85,13 +85,32 @@ class Score(_Record):
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:
-    """Predictions from a JSON-lines file of ``{"item_id": ..., "text": ...}`` objects."""
+    """Predictions from a JSON-lines file, one ``{"id": …, "output": …}`` object a line.
+
+    A bad line or a repeated id is a `ValueError` naming the file and line.
+    """
+    out: list[Prediction] = []
+    seen: set[str] = set()
     with open(path, encoding="utf-8") as f:
-        return [Prediction.model_validate_json(line) for line in f if line.strip()]
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                p = Prediction.model_validate_json(line)
+            except ValidationError as e:
+                reason = e.errors()[0]["msg"]
+                raise ValueError(
+                    f"{path}:{number}: not an {{id, output}} object ({reason})"
+                ) from None
+            if p.item_id in seen:
+                raise ValueError(f"{path}:{number}: id {p.item_id!r} appears twice")
+            seen.add(p.item_id)
+            out.append(p)
+    return out
 
 
 def write_predictions(path: str | Path, predictions: Iterable[Prediction]) -> None:
-    """Write predictions as JSON lines (UTF-8, one object a line)."""
+    """Write predictions as ``{"id": …, "output": …}`` JSON lines (UTF-8)."""
     with open(path, "w", encoding="utf-8") as f:
         for p in predictions:
-            f.write(json.dumps(p.model_dump(), ensure_ascii=False) + "\n")
+            f.write(json.dumps(p.model_dump(by_alias=True), ensure_ascii=False) + "\n")

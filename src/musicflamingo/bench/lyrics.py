@@ -4,7 +4,7 @@ Both are reported raw (jiwer's default: whitespace split for WER, every characte
 CER) and normalised. English normalisation is `normalize.normalise_text` (NFKC, lower
 case, punctuation stripped, whitespace collapsed, numbers spelled out unless
 ``numbers=False``). Chinese CER is per character after the same normalisation with all
-whitespace removed. Model outputs go through `answers.extract_answer` first.
+whitespace removed. Model outputs go through `model.parsing.extract_answer` first.
 
 `strip_sheet_markup` turns a structured lyric sheet into plain sung text before scoring:
 lines that are only a bracketed tag ("[Chorus]", "[0:00–0:30]") or a bare section name
@@ -20,7 +20,8 @@ from typing import Literal
 import jiwer
 from pydantic import BaseModel, ConfigDict
 
-from .answers import extract_answer
+from musicflamingo.model.parsing import extract_answer
+
 from .normalize import normalise_text
 
 _TAG_LINE = re.compile(r"^\s*\[[^\]]*\]\s*$")

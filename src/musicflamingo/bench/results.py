@@ -1,8 +1,9 @@
 """Run results: per-benchmark measures beside the paper's numbers, as JSON, Markdown and a
 bar chart, and a side-by-side comparison of several runs.
 
-A benchmark's result holds one `Measure` per way of reading the answers: the official rule
-on the extracted ``<answer>`` part, and optionally an LLM answer extractor; each names its
+A benchmark's result holds one `Measure` per way of reading the answers: the benchmark's
+own rule on the raw output (exactly as its official script reads it), the same rule on
+the extracted ``<answer>`` part, and optionally an LLM answer extractor; each names its
 rule and extraction. Accuracy and error rates are in percent, judge scores on the judge's
 scale. Items whose audio is missing or whose generation failed are counted, not scored.
 """
@@ -12,26 +13,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from musicflamingo.util import Record, atomic_write
 
 from .aggregate import BREAKDOWN_KEYS, aggregate
 from .items import BenchItem, Score
 from .lyrics import ErrorRates, error_rates, strip_sheet_markup
-from .paper import PAPER, Metric, PaperRow
+from .paper import Metric, PaperRow
+from .scorers import EXTRACTIONS
 
 RESULTS_JSON, RESULTS_MD, RESULTS_PNG = "results.json", "results.md", "results.png"
-OFFICIAL_EXTRACTION = "official: answers.extract (<answer> tag rule)"
+ANSWER_EXTRACTION = EXTRACTIONS["answer"]
 _LIST_CAP = 20
 
 
-class _Record(BaseModel):
+class _Frozen(Record):
     model_config = ConfigDict(frozen=True)
 
 
-class RunConfig(_Record):
-    """What produced a run; reruns into the same folder must match `identity`."""
+class RunConfig(_Frozen):
+    """What produced a run (a model, an endpoint or a predictions file); reruns into the
+    same folder must match `identity`."""
 
     model: str | None = None
+    predictions: str | None = None
     endpoint: str | None = None
     endpoint_model: str | None = None
     think: bool = False
@@ -48,28 +54,30 @@ class RunConfig(_Record):
     def label(self) -> str:
         if self.endpoint:
             return f"{self.endpoint_model or 'endpoint'} @ {self.endpoint}"
+        if self.predictions:
+            return f"predictions {self.predictions}"
         return str(self.model)
 
 
-class Group(_Record):
+class Group(_Frozen):
     n: int
     value: float | None
     unanswered_rate: float | None = None
 
 
-class Measure(_Record):
+class Measure(_Frozen):
     """One number for a benchmark and how it was produced."""
 
     value: float | None
     rule: str
-    extraction: str = OFFICIAL_EXTRACTION
+    extraction: str = ANSWER_EXTRACTION
     n_scored: int
     unanswered_rate: float | None = None
     breakdowns: dict[str, dict[str, Group]] = {}
     details: dict[str, float | str] = {}
 
 
-class BenchResult(_Record):
+class BenchResult(_Frozen):
     """One benchmark of a run: coverage, measures and the paper's row."""
 
     benchmark: str
@@ -85,7 +93,7 @@ class BenchResult(_Record):
     note: str = ""
 
 
-class RunResults(_Record):
+class RunResults(_Frozen):
     config: RunConfig
     benchmarks: list[BenchResult]
 
@@ -94,7 +102,7 @@ def _pct(x: float) -> float:
     return round(100.0 * x, 2)
 
 
-def accuracy_measure(scores: Sequence[Score], extraction: str = OFFICIAL_EXTRACTION) -> Measure:
+def accuracy_measure(scores: Sequence[Score], extraction: str = ANSWER_EXTRACTION) -> Measure:
     """Accuracy and unanswered rate (percent), overall and per metadata breakdown key."""
     report = aggregate(scores)
     return Measure(
@@ -301,7 +309,7 @@ def plot(results: RunResults, path: str | Path) -> Path:
     fig.suptitle(results.config.label, fontsize=10)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
     return path
 
@@ -310,9 +318,9 @@ def write(results: RunResults, out_dir: str | Path) -> dict[str, Path]:
     """``results.json``, ``results.md`` and ``results.png`` in `out_dir`."""
     out = Path(out_dir)
     paths = {"json": out / RESULTS_JSON, "md": out / RESULTS_MD, "png": out / RESULTS_PNG}
-    paths["json"].write_text(results.model_dump_json(indent=2), encoding="utf-8")
-    paths["md"].write_text(render_markdown(results), encoding="utf-8")
-    plot(results, paths["png"])
+    atomic_write(paths["json"], results.model_dump_json(indent=2))
+    atomic_write(paths["md"], render_markdown(results))
+    atomic_write(paths["png"], lambda tmp: plot(results, tmp))
     return paths
 
 
@@ -346,7 +354,7 @@ def compare(run_dirs: Sequence[str | Path]) -> str:
         first = next(b for b in found if b is not None)
         official = [b.measures[0] if b and b.measures else None for b in found]
         cells = ["–" if m is None else f"{_num(m.value)} (n={m.n_scored})" for m in official]
-        mf, prior = _paper_cells(PAPER.get(bench))
+        mf, prior = _paper_cells(first.paper)
         lines.append(
             f"| {bench} | {_metric_label(first.metric)} | {' | '.join(cells)} | {mf} | {prior} |"
         )

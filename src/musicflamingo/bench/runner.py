@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import random
 import re
@@ -31,16 +32,15 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 import numpy as np
-import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from musicflamingo.model import MusicFlamingo, Request
+from musicflamingo import audio
+from musicflamingo.model.parsing import extract
+from musicflamingo.util import Record, atomic_write
 
 from . import registry, results
-from .answers import extract
-from .embedders import ChoiceMatcher, load_embedder
 from .endpoint import (
     EXTRACT_PROMPT_VERSION,
     AnswerExtractor,
@@ -50,17 +50,18 @@ from .endpoint import (
     Judge,
     Judgement,
 )
-from .items import BenchItem, Score
+from .items import BenchItem, Score, read_predictions
 from .loaders import LoadedBenchmark
-from .paper import PAPER
-from .registry import Entry, Prompt
+from .recipe import DataMissing, Prompt, Recipe, Resources
 from .results import BenchResult, Measure, RunConfig, RunResults
+from .scorers import EXTRACTIONS, ExtractionMode
 
 R = TypeVar("R", bound=BaseModel)
 Job = tuple[Path, Prompt]
+log = logging.getLogger(__name__)
 
 
-class Remote(BaseModel):
+class Remote(Record):
     """An OpenAI-compatible endpoint: base URL, model id (default: the server's first
     listed model) and API key (default: ``OPENAI_API_KEY``)."""
 
@@ -71,7 +72,7 @@ class Remote(BaseModel):
     api_key: str | None = None
 
 
-class OutputRow(BaseModel):
+class OutputRow(Record):
     """One finished item: the raw model text and what the backend said about it."""
 
     item_id: str
@@ -82,14 +83,15 @@ class OutputRow(BaseModel):
     warnings: list[str] = []
 
 
-class ErrorRow(BaseModel):
+class ErrorRow(Record):
     item_id: str
     error: str
 
 
 class JsonLines(Generic[R]):
     """An append-only JSON-lines file of one record type that survives being killed: a torn
-    last line is cut off on open, and every append is flushed and synced."""
+    last line is cut off on open, every append is flushed and synced, and a damaged line
+    elsewhere is skipped with a warning (its item is simply asked again)."""
 
     def __init__(self, path: Path, record: type[R]) -> None:
         self.path, self.record = path, record
@@ -102,8 +104,17 @@ class JsonLines(Generic[R]):
     def read(self) -> list[R]:
         if not self.path.is_file():
             return []
-        with open(self.path, encoding="utf-8") as f:
-            return [self.record.model_validate_json(line) for line in f if line.strip()]
+        rows = []
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(self.record.model_validate_json(line))
+                except ValidationError as e:
+                    reason = e.errors()[0]["msg"]
+                    log.warning("%s:%d: damaged line skipped (%s)", self.path, number, reason)
+        return rows
 
     def append(self, rows: Sequence[R]) -> None:
         if not rows:
@@ -116,41 +127,71 @@ class JsonLines(Generic[R]):
 
 
 class Backend(Protocol):
-    def generate(self, jobs: Sequence[Job]) -> list[Generation]: ...
+    def generate(self, jobs: Sequence[Job]) -> list[Generation | Exception]: ...
 
 
 class RuntimeBackend:
-    """The local Music Flamingo runtime; each call is one batched `generate`."""
+    """The local Music Flamingo runtime. Each job's audio is decoded first, so an item that
+    is not usable audio fails alone; the rest go in one batched `generate`."""
 
     def __init__(
         self, model: str | Path, *, batch_size: int, think: bool = False,
         max_new_tokens: int | None = None, device: str | None = None, dtype: str | None = None,
+        seed: int = 0,
     ) -> None:  # fmt: skip
+        import torch
+
+        from musicflamingo.model.runtime import MusicFlamingo
+
+        torch.manual_seed(seed)
         self.mf = MusicFlamingo.from_pretrained(
             model, device=device, dtype=dtype, batch_size=batch_size
         )
         self.think = think
         self.max_new_tokens = max_new_tokens
 
-    def generate(self, jobs: Sequence[Job]) -> list[Generation]:
+    def _clip(self, path: Path) -> audio.Audio | Exception:
+        from musicflamingo.model.runtime import MIN_SECONDS
+
+        try:
+            clip = audio.load(path, self.mf.frontend.sr)
+        except audio.AudioError as e:
+            return e
+        if clip.duration < MIN_SECONDS:
+            return ValueError(f"{path}: {clip.duration:.3f} s of audio is too short to hear")
+        return clip
+
+    def generate(self, jobs: Sequence[Job]) -> list[Generation | Exception]:
+        from musicflamingo.model.runtime import Request
+
+        clips = [self._clip(path) for path, _ in jobs]
+        good = [i for i, c in enumerate(clips) if isinstance(c, audio.Audio)]
         requests = [
-            Request(path, p.task, question=p.question, options=p.options, think=self.think,
+            Request(clips[i], p.task, question=p.question, options=p.options, think=self.think,
                     max_new_tokens=self.max_new_tokens)
-            for path, p in jobs
+            for i in good for p in [jobs[i][1]]
         ]  # fmt: skip
-        return [
-            Generation(
-                text=a.text, new_tokens=a.new_tokens, finished=a.finished, warnings=a.warnings
+        out: list[Generation | Exception] = list(clips)  # type: ignore[arg-type]
+        try:
+            answers = self.mf.generate(requests, progress=False) if requests else []
+        except Exception as e:  # noqa: BLE001 - every item of the batch records it
+            answers = [e] * len(good)
+        for i, a in zip(good, answers, strict=True):
+            out[i] = (
+                a
+                if isinstance(a, Exception)
+                else Generation(
+                    text=a.text, new_tokens=a.new_tokens, finished=a.finished, warnings=a.warnings
+                )
             )
-            for a in self.mf.generate(requests, progress=False)
-        ]
+        return out
 
 
 @dataclass
 class _Plan:
     """One benchmark of the run: its items (after `limit`) and where its files go."""
 
-    entry: Entry
+    entry: Recipe
     folder: Path
     loaded: LoadedBenchmark | None = None
     items: list[BenchItem] = field(default_factory=list)
@@ -192,10 +233,18 @@ def default_out_dir(
 
 
 def _start(out: Path, config: RunConfig) -> None:
-    """Write ``run.json``, or check that the run already in `out` was made the same way."""
+    """Write ``run.json`` (atomically), or check that the run already in `out` was made the
+    same way."""
     path = out / "run.json"
     if path.is_file():
-        before = RunConfig.model_validate_json(path.read_text(encoding="utf-8"))
+        try:
+            before = RunConfig.model_validate_json(path.read_text(encoding="utf-8"))
+        except (ValidationError, UnicodeDecodeError) as e:
+            reason = e.errors()[0]["msg"] if isinstance(e, ValidationError) else str(e)
+            raise ValueError(
+                f"{path} is damaged ({reason}); delete it to resume this run with the "
+                "current settings, or use another --out"
+            ) from None
         diff = {
             k: (v, config.identity()[k])
             for k, v in before.identity().items()
@@ -204,8 +253,7 @@ def _start(out: Path, config: RunConfig) -> None:
         if diff:
             changes = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
             raise ValueError(f"{out} holds a run made differently ({changes}); use another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
+    atomic_write(path, config.model_dump_json(indent=2))
 
 
 def _progress(enabled: bool) -> Progress:
@@ -213,20 +261,6 @@ def _progress(enabled: bool) -> Progress:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=Console(stderr=True), disable=not enabled,
     )  # fmt: skip
-
-
-def _generate_chunk(backend: Backend, jobs: list[Job]) -> list[Generation | Exception]:
-    """The chunk in one call; if that fails, each job alone so one bad item fails alone."""
-    try:
-        return list(backend.generate(jobs))
-    except Exception:  # noqa: BLE001 - retried item by item below
-        out: list[Generation | Exception] = []
-        for job in jobs:
-            try:
-                out.append(backend.generate([job])[0])
-            except Exception as e:  # noqa: BLE001 - recorded per item, the run goes on
-                out.append(e)
-        return out
 
 
 def _generate(
@@ -252,7 +286,7 @@ def _generate(
         for chunk in _chunks(todo, batch_size):
             jobs = [(plan.loaded.audio_paths[i.id], plan.entry.prompt(i)) for i in chunk]
             start = time.perf_counter()
-            got = _generate_chunk(model, jobs)
+            got = model.generate(jobs)
             seconds = (time.perf_counter() - start) / len(chunk)
             pairs = list(zip(chunk, got, strict=True))
             outputs.append([
@@ -269,27 +303,40 @@ def _generate(
 
 @dataclass
 class _Scoring:
-    """What scoring needs beyond the outputs: the optional judge, extractor and embedder."""
+    """What scoring needs beyond the outputs: the optional judge and extractor, and the
+    resources some rules load (the MMAU-Pro embedder)."""
 
     judge: Judge | None
     extractor: AnswerExtractor | None
-    embedder: str | None
-    _matcher: ChoiceMatcher | None = None
-
-    def matcher(self) -> ChoiceMatcher:
-        if self._matcher is None:
-            self._matcher = ChoiceMatcher(load_embedder(self.embedder))
-        return self._matcher
+    resources: Resources
 
 
-def _official(plan: _Plan, done: list[BenchItem], texts: dict[str, str], ctx: _Scoring) -> Measure:
-    """The benchmark's official rule on every output; the verdicts go to ``scores.jsonl``."""
-    matcher = ctx.matcher() if plan.entry.name == "mmau-pro" else None
-    scorer = plan.entry.scorer(plan.loaded, matcher)
-    scores = [scorer(item, texts[item.id]) for item in done]
-    path = plan.folder / "scores.jsonl"
-    path.write_text("".join(s.model_dump_json() + "\n" for s in scores), encoding="utf-8")
-    return results.accuracy_measure(scores)
+def official_measures(
+    entry: Recipe,
+    loaded: LoadedBenchmark,
+    done: Sequence[BenchItem],
+    texts: dict[str, str],
+    resources: Resources,
+    extractions: Sequence[ExtractionMode] = ("raw", "answer"),
+) -> tuple[list[Measure], list[Score]]:
+    """The benchmark's own rule on each output, once per extraction: ``raw`` reads the
+    whole output exactly as the official script does, ``answer`` its ``<answer>`` part."""
+    scorer = entry.scorer(loaded, resources)
+    measures, scores = [], []
+    for mode in extractions:
+        these = [scorer(item, texts[item.id], mode) for item in done]
+        measures.append(results.accuracy_measure(these, extraction=EXTRACTIONS[mode]))
+        scores += these
+    return measures, scores
+
+
+def _official(
+    plan: _Plan, done: list[BenchItem], texts: dict[str, str], ctx: _Scoring
+) -> list[Measure]:
+    """`official_measures`; every verdict goes to ``scores.jsonl``."""
+    measures, scores = official_measures(plan.entry, plan.loaded, done, texts, ctx.resources)
+    atomic_write(plan.folder / "scores.jsonl", "".join(s.model_dump_json() + "\n" for s in scores))
+    return measures
 
 
 def _extracted(
@@ -326,7 +373,7 @@ def _judged(
     """Mean LLM-judge score of the extracted answers (verdicts cached per judge and prompt)."""
     spec = plan.entry.judge
     answers = {i.id: extract(texts[i.id]).text for i in done}
-    if judge is None:
+    if judge is None or spec is None:
         return Measure(value=None, rule="llm-judge: none given (pass a judge endpoint)", n_scored=0)
     store = plan.store("judgements.jsonl", Judgement)
     model = judge.model_id
@@ -353,8 +400,9 @@ def _submission(plan: _Plan, done: list[BenchItem], texts: dict[str, str]) -> Me
          "model_prediction": extract(texts[i.id]).text}
         for i in done
     ]  # fmt: skip
-    path = plan.folder / "submission.json"
-    path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
+    path = atomic_write(
+        plan.folder / "submission.json", json.dumps(rows, indent=2, ensure_ascii=False)
+    )
     empty = sum(not r["model_prediction"] for r in rows)
     return Measure(
         value=None,
@@ -369,7 +417,7 @@ def _result(plan: _Plan, ctx: _Scoring) -> BenchResult:
     entry = plan.entry
     head = dict(
         benchmark=entry.name, title=entry.title, metric=entry.metric,
-        availability=entry.availability, paper=PAPER.get(entry.name),
+        availability=entry.availability, paper=entry.paper,
     )  # fmt: skip
     if plan.loaded is None:
         return BenchResult(**head, note=plan.note)
@@ -377,10 +425,11 @@ def _result(plan: _Plan, ctx: _Scoring) -> BenchResult:
     for row in plan.store("outputs.jsonl", OutputRow).read():
         texts.setdefault(row.item_id, row.text)
     errors = {r.item_id: r.error for r in plan.store("errors.jsonl", ErrorRow).read()}
+    errors.update(plan.loaded.rejected_audio)
     done = [i for i in plan.items if i.id in texts]
     plan.folder.mkdir(parents=True, exist_ok=True)
     if entry.metric == "accuracy":
-        measures = [_official(plan, done, texts, ctx)]
+        measures = _official(plan, done, texts, ctx)
         if ctx.extractor is not None and entry.kind in ("mcq", "classification"):
             measures.append(_extracted(plan, done, texts, ctx.extractor))
     elif entry.metric == "judge":
@@ -389,7 +438,11 @@ def _result(plan: _Plan, ctx: _Scoring) -> BenchResult:
         measures = [_submission(plan, done, texts)]
     else:
         measures = [results.lyrics_measure(done, texts, entry.language)]
-    missing = [i.audio for i in plan.items if i.id not in plan.loaded.audio_paths]
+    missing = [
+        i.audio
+        for i in plan.items
+        if i.id not in plan.loaded.audio_paths and i.id not in plan.loaded.rejected_audio
+    ]
     return BenchResult(
         **head,
         n_items=len(plan.items),
@@ -450,7 +503,6 @@ def run(
     _start(out, config)
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
     bar = _progress(progress)
     plans = []
     for entry in entries:
@@ -458,7 +510,7 @@ def run(
         try:
             plan.loaded = entry.load(data_root)
             plan.items = _select(plan.loaded.items, limit, seed)
-        except registry.DataMissing as e:
+        except DataMissing as e:
             plan.note = str(e)
             bar.console.print(f"[yellow]skipped[/] {e}", highlight=False)
         plans.append(plan)
@@ -467,7 +519,7 @@ def run(
     def backend() -> Backend:
         return served or RuntimeBackend(
             model, batch_size=batch_size, think=think, max_new_tokens=max_new_tokens,
-            device=device, dtype=dtype,
+            device=device, dtype=dtype, seed=seed,
         )  # fmt: skip
 
     with bar:
@@ -477,8 +529,67 @@ def run(
         judge=judge and Judge(judge.url, judge.model, api_key=judge.api_key, seed=seed),
         extractor=extractor
         and AnswerExtractor(extractor.url, extractor.model, api_key=extractor.api_key, seed=seed),
-        embedder=embedder,
+        resources=Resources(embedder),
     )
     outcome = RunResults(config=config, benchmarks=[_result(p, ctx) for p in plans])
+    results.write(outcome, out)
+    return outcome
+
+
+def score(
+    benchmark: str,
+    predictions: str | Path,
+    *,
+    data_root: str | Path,
+    out_dir: str | Path,
+    extraction: ExtractionMode = "raw",
+    embedder: str | None = None,
+) -> RunResults:
+    """Score a predictions file (``{"id": …, "output": …}`` lines, ids as in the benchmark's
+    question file) with the benchmark's rule, no model needed; write and return the results.
+
+    ``raw`` reads each output exactly as the official script does, ``answer`` its
+    ``<answer>`` part. As in the official scripts, items without a prediction are left out
+    (their count is in the measure's details); an id the benchmark lacks is an error.
+    Accuracy and lyrics benchmarks only (judge-scored ones need `run` with a judge).
+    """
+    entry = registry.get(benchmark)
+    if entry.metric not in ("accuracy", "wer", "cer"):
+        raise ValueError(f"{benchmark} is scored by {entry.metric}; use `eval run` for it")
+    loaded = entry.load(data_root)
+    texts = {p.item_id: p.text for p in read_predictions(predictions)}
+    unknown = texts.keys() - {i.id for i in loaded.items}
+    if unknown:
+        raise ValueError(
+            f"{predictions}: {len(unknown)} ids are not {benchmark} items, e.g. {min(unknown)!r}"
+        )
+    done = [i for i in loaded.items if i.id in texts]
+    out = Path(out_dir)
+    if entry.metric == "accuracy":
+        (measure,), scores = official_measures(
+            entry, loaded, done, texts, Resources(embedder), (extraction,)
+        )
+        rows = "".join(s.model_dump_json() + "\n" for s in scores)
+        atomic_write(out / entry.name / "scores.jsonl", rows)
+    else:
+        measure = results.lyrics_measure(done, texts, entry.language)
+    measure = measure.model_copy(
+        update={
+            "details": {
+                **measure.details,
+                "items_without_prediction": len(loaded.items) - len(done),
+            }
+        }
+    )
+    config = RunConfig(
+        predictions=str(Path(predictions).resolve()), prompt_version=registry.PROMPT_VERSION,
+        data_root=str(data_root),
+    )  # fmt: skip
+    result = BenchResult(
+        benchmark=entry.name, title=entry.title, metric=entry.metric,
+        availability=entry.availability, paper=entry.paper, n_items=len(loaded.items),
+        measures=[measure], note=entry.note,
+    )  # fmt: skip
+    outcome = RunResults(config=config, benchmarks=[result])
     results.write(outcome, out)
     return outcome

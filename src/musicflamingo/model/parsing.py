@@ -1,7 +1,22 @@
 """Reading model text: reasoning vs answer, the key-facts JSON, and multiple-choice picks.
 
 Everything here is lenient on input and strict on output: messy text never raises, and
-what comes back is typed and validated (with what had to be repaired written down).
+what comes back is typed and validated (with what had to be repaired written down). This
+module needs neither torch nor transformers: the benchmark harness scores with it.
+
+Answer extraction (`extract`), for thinking models that write
+``<think>…</think><answer>…</answer>``, in order:
+
+1. the last non-empty closed ``<answer>…</answer>`` (``answer-tag``);
+2. else the text after the last unclosed ``<answer>`` (``unclosed-answer-tag``, truncated output);
+3. else the text before a stray ``</answer>``, after any ``</think>`` (``stray-answer-close``);
+4. else the text after the last ``</think>`` (``after-think``);
+5. else, if a ``<think>`` was opened and never closed, nothing: the output is all
+   reasoning (``unclosed-think``, counted as unanswered);
+6. else the whole text (``raw``).
+
+Tags are matched case-insensitively; leftover think/answer tags are removed and the
+result is stripped.
 """
 
 from __future__ import annotations
@@ -13,11 +28,76 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from musicflamingo.bench.answers import ExtractionSource, extract
+from musicflamingo.llm.jsonrepair import extract_json, parse_json
 
 from .prompts import LETTERS
 
+ExtractionSource = Literal[
+    "answer-tag",
+    "unclosed-answer-tag",
+    "stray-answer-close",
+    "after-think",
+    "unclosed-think",
+    "raw",
+]
+
 _TAG = re.compile(r"<\s*(/?)\s*(think|answer)\s*>", re.IGNORECASE)
+_CLOSED_ANSWER = re.compile(
+    r"<answer\s*>((?:(?!<answer\s*>).)*?)</answer\s*>", re.IGNORECASE | re.DOTALL
+)
+_ANSWER_OPEN = re.compile(r"<answer\s*>", re.IGNORECASE)
+_ANSWER_CLOSE = re.compile(r"</answer\s*>", re.IGNORECASE)
+_THINK_OPEN = re.compile(r"<think\s*>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think\s*>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"</?\s*(?:think|answer)\s*>", re.IGNORECASE)
+
+
+class Extraction(BaseModel):
+    """The answer part of a model output and which step of the rule produced it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    source: ExtractionSource
+
+
+def _clean(text: str) -> str:
+    return _ANY_TAG.sub(" ", text).strip()
+
+
+def _after_last(pattern: re.Pattern[str], text: str) -> str | None:
+    matches = list(pattern.finditer(text))
+    return text[matches[-1].end() :] if matches else None
+
+
+def extract(text: str | None) -> Extraction:
+    """Apply the extraction rule (module docstring) to one raw model output."""
+    text = text or ""
+    closed = [_clean(m.group(1)) for m in _CLOSED_ANSWER.finditer(text)]
+    if closed:
+        return Extraction(text=next((c for c in reversed(closed) if c), ""), source="answer-tag")
+    unclosed = _after_last(_ANSWER_OPEN, text)
+    if unclosed is not None:
+        return Extraction(text=_clean(unclosed), source="unclosed-answer-tag")
+    close = _ANSWER_CLOSE.search(text)
+    if close:
+        before = text[: close.start()]
+        after_think = _after_last(_THINK_CLOSE, before)
+        return Extraction(
+            text=_clean(before if after_think is None else after_think),
+            source="stray-answer-close",
+        )
+    after_think = _after_last(_THINK_CLOSE, text)
+    if after_think is not None:
+        return Extraction(text=_clean(after_think), source="after-think")
+    if _THINK_OPEN.search(text):
+        return Extraction(text="", source="unclosed-think")
+    return Extraction(text=text.strip(), source="raw")
+
+
+def extract_answer(text: str | None) -> str:
+    """The answer text of a raw model output (see `extract`)."""
+    return extract(text).text
 
 
 class Thought(BaseModel):
@@ -34,9 +114,9 @@ def parse_thinking(text: str | None) -> Thought:
     """Split ``<think>…</think><answer>…</answer>`` output; tolerant of missing, unclosed and
     repeated tags and of reasoning that only ends with a stray ``</think>``.
 
-    The answer follows `musicflamingo.bench.answers.extract` (the rule benchmarks score);
-    the thinking is every think block, an unclosed think's tail, and text before a stray
-    ``</think>``, joined by blank lines.
+    The answer follows `extract` (the rule benchmarks score); the thinking is every think
+    block, an unclosed think's tail, and text before a stray ``</think>``, joined by blank
+    lines.
     """
     text = text or ""
     thinking: list[str] = []
@@ -191,37 +271,7 @@ class ParsedKeyFacts(BaseModel):
     unknown_keys: list[str] = Field(default_factory=list)
 
 
-def _json_span(text: str) -> str:
-    fence = re.search(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", text, re.DOTALL)
-    if fence and "{" in fence.group(1):
-        text = fence.group(1)
-    start = text.find("{")
-    if start < 0:
-        return ""
-    end = text.rfind("}")
-    return text[start : end + 1] if end > start else text[start:]
-
-
-def _close(text: str) -> str:
-    """Close a cut-off JSON object: open string, dangling key or comma, open brackets."""
-    in_str, esc, stack = False, False, []
-    for ch in text:
-        if in_str:
-            esc = ch == "\\" and not esc
-            in_str = not (ch == '"' and not esc)
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
-            stack.append("}" if ch == "{" else "]")
-        elif ch in "}]" and stack:
-            stack.pop()
-    text += '"' if in_str else ""
-    text = re.sub(r'(,|\{)\s*"[^"]*"\s*:?\s*$', r"\1", text)  # dangling key
-    text = re.sub(r"[,:]\s*$", "", text)
-    return text + "".join(reversed(stack))
-
-
-_REPAIRS: list[tuple[str, Callable[[str], str]]] = [
+_SPELLINGS: list[tuple[str, Callable[[str], str]]] = [
     ("smart quotes", lambda s: s.translate(str.maketrans("“”„‘’", '"""\'\''))),
     ("comments", lambda s: re.sub(r"(?m)^\s*//.*$|/\*.*?\*/", "", s)),
     ("single quotes", lambda s: re.sub(r"(?<![\w])'((?:[^'\\]|\\.|'(?=\w))*)'", r'"\1"', s)),
@@ -232,33 +282,39 @@ _REPAIRS: list[tuple[str, Callable[[str], str]]] = [
         ),
     ),
     ("unquoted keys", lambda s: re.sub(r"([{,]\s*)([A-Za-z_][\w \-]*?)\s*:", r'\1"\2":', s)),
-    ("trailing commas", lambda s: re.sub(r",\s*([}\]])", r"\1", s)),
-    ("cut-off object", _close),
 ]
 
 
-def _parse(text: str) -> tuple[bool, dict[str, Any] | None]:
-    """Whether ``text`` is JSON, and the object when it is one."""
+def _strict(text: str) -> bool:
+    """Whether the JSON value in ``text`` is in it whole and parses with no repair."""
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return False, None
-    return True, value if isinstance(value, dict) else None
+        span = extract_json(text)
+        json.loads(span)
+    except ValueError:
+        return False
+    return span in text
 
 
-def _load_object(span: str) -> tuple[dict[str, Any] | None, list[str]]:
-    """The JSON object in ``span``, applying repairs in order until it parses."""
-    parsed, obj = _parse(span)
+def _load_object(text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """The JSON object in ``text``: `llm.jsonrepair.parse_json` (code fences, text around
+    it, trailing commas, a cut-off reply), fixing non-JSON spellings in order until it
+    parses; the repairs made are named."""
     repairs: list[str] = []
-    for name, fix in _REPAIRS:
-        if parsed:
-            break
-        fixed = fix(span)
-        if fixed != span:
-            span = fixed
+    for name, fix in [("", str), *_SPELLINGS]:
+        fixed = fix(text)
+        if name and fixed == text:
+            continue
+        if name:
+            text = fixed
             repairs.append(name)
-            parsed, obj = _parse(span)
-    return obj, repairs
+        try:
+            value = parse_json(text)
+        except ValueError:
+            continue
+        if not _strict(text):
+            repairs.append("jsonrepair")
+        return (value if isinstance(value, dict) else None), repairs
+    return None, repairs
 
 
 _LINE = re.compile(r"(?im)^[\s*\-•#]*\**([A-Za-z][\w \-]{1,30}?)\**\s*[:=]\s*(.+?)\s*$")
@@ -277,7 +333,7 @@ def parse_key_facts(text: str | None) -> ParsedKeyFacts:
     """The key-facts object in ``text`` (answer part, code fences, repairs), else ``key: value``
     lines, validated into `KeyFacts`; ``facts`` is None when nothing usable was found."""
     answer = parse_thinking(text).answer or (text or "")
-    obj, repairs = _load_object(_json_span(answer)) if "{" in answer else (None, [])
+    obj, repairs = _load_object(answer) if "{" in answer else (None, [])
     method: Literal["json", "repaired-json", "lines", "none"]
     if obj is not None:
         method = "repaired-json" if repairs else "json"
@@ -314,7 +370,7 @@ class Choice(BaseModel):
     rule: Literal["letter", "text", "none"]
 
 
-def _markers(letters: str) -> re.Pattern[str]:
+def option_markers(letters: str) -> re.Pattern[str]:
     c = f"[{letters}]"
     return re.compile(
         rf"[(\[]({c})[)\]]"
@@ -330,7 +386,7 @@ def parse_choice(text: str | None, options: Sequence[str]) -> Choice:
     for any number of options."""
     answer = parse_thinking(text).answer
     letters = LETTERS[: len(options)]
-    found = {next(g for g in m.groups() if g) for m in _markers(letters).finditer(answer)}
+    found = {next(g for g in m.groups() if g) for m in option_markers(letters).finditer(answer)}
     if len(found) == 1:
         i = letters.index(found.pop())
         return Choice(index=i, letter=letters[i], option=options[i], rule="letter")

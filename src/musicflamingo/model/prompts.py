@@ -13,6 +13,8 @@ from typing import Any, Literal
 Task = Literal["caption", "ask", "choose", "lyrics", "key_facts"]
 TASKS: tuple[Task, ...] = ("caption", "ask", "choose", "lyrics", "key_facts")
 LETTERS = string.ascii_uppercase
+NEW_TOKENS = {"caption": 768, "ask": 384, "choose": 64, "lyrics": 1024, "key_facts": 256}
+THINK_TOKENS = 1024
 
 CAPTION = (
     "Describe this track in full detail in one rich paragraph: its genre and subgenre, tempo "

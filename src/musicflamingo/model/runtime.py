@@ -27,12 +27,11 @@ from .frontend import FrontEnd
 from .grounding import grounded_context
 from .loading import Loaded, load
 from .parsing import parse_choice, parse_key_facts, parse_thinking
+from .prompts import NEW_TOKENS, THINK_TOKENS
 from .report import Answer, PartAnswer
 from .segments import Span, plan_parts
 
 AudioInput = str | Path | audio.Audio
-NEW_TOKENS = {"caption": 768, "ask": 384, "choose": 64, "lyrics": 1024, "key_facts": 256}
-THINK_TOKENS = 1024
 MIN_SECONDS = 0.1  # below ~3 mel frames the encoder yields no audio token
 
 
