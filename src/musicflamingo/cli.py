@@ -269,7 +269,10 @@ def skills_build(
     ] = None,
     judge_endpoint: Annotated[str | None, typer.Option(help="optional LLM judge")] = None,
     judge_model: Annotated[str | None, typer.Option()] = None,
-    api_key: Annotated[str | None, typer.Option(envvar="OPENAI_API_KEY")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="key for the endpoints (OPENAI_API_KEY goes only to OPENAI_BASE_URL)"),
+    ] = None,
     lyrics_model: Annotated[str, typer.Option(help="'none' skips lyrics")] = DEFAULT_MODEL,
     retry_failed: Annotated[bool, typer.Option(help="retry songs whose writing failed")] = False,
 ) -> None:
@@ -319,14 +322,46 @@ def skills_stats(out: Annotated[Path, typer.Argument(help="a skills build folder
     stats(out)
 
 
-@app.command(
-    "serve-llm", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
-)
-def serve_llm(ctx: typer.Context) -> None:
+@app.command("serve-llm")
+def serve_llm(
+    llm: Annotated[
+        str, typer.Option(help="embedded (SmolLM2), rules, or package.module:factory")
+    ] = "embedded",
+    host: Annotated[
+        str, typer.Option(help="address to bind; other than loopback needs --api-key")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="MUSICFLAMINGO_API_KEY", help="key clients must send (Bearer)"),
+    ] = None,
+    max_pending: Annotated[int, typer.Option(help="requests at once; more get 429")] = 16,
+    max_body_mb: Annotated[float, typer.Option(help="largest request body (413)")] = 32.0,
+    max_audio_seconds: Annotated[
+        float, typer.Option(help="longest input_audio, by its header")
+    ] = 600.0,
+    max_tokens: Annotated[int, typer.Option(help="largest max_tokens a request may ask")] = (
+        32_768
+    ),
+    threads: Annotated[int, typer.Option(help="CPU threads of the embedded model")] = 1,
+) -> None:
     """Serve a text LLM (embedded SmolLM2 by default) as an OpenAI-compatible API."""
-    from musicflamingo.llm.server import main as server_main
+    from pydantic import ValidationError
 
-    server_main(list(ctx.args))
+    from musicflamingo.llm.server import Limits, serve
+
+    try:
+        limits = Limits(
+            max_pending=max_pending,
+            max_body_bytes=int(max_body_mb * 2**20),
+            max_audio_seconds=max_audio_seconds,
+            max_tokens=max_tokens,
+        )
+        serve(llm, host=host, port=port, threads=threads, api_key=api_key, limits=limits)
+    except ValidationError as e:
+        raise fail(f"bad limit: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}", 2) from None
+    except ValueError as e:
+        raise fail(str(e), 2) from None
 
 
 class _RunByDefault(TyperGroup):

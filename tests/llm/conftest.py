@@ -15,6 +15,6 @@ def smol():
     """The server on a free port, one request at a time (more get 429). The first request
     is sent as soon as it listens, while the model is still loading (503 + Retry-After)."""
     with launch("embedded", max_pending=1) as server:
-        client = OpenAIClient(server.url, max_retries=60, backoff=0.25, max_backoff=1.0)
+        client = OpenAIClient(server.url, max_retries=300, backoff=0.25, max_backoff=1.0)
         first = client.complete([{"role": "user", "content": "Say hi."}], max_tokens=4)
-        yield SimpleNamespace(url=server.url, first=first, first_usage=client.usage.as_dict())
+        yield SimpleNamespace(url=server.url, first=first, first_usage=client.usage)

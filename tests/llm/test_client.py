@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from musicflamingo.llm.base import LLMError
+from musicflamingo.llm.base import LLMError, Usage
 from musicflamingo.llm.embedded import SMOLLM2_GGUF
 from musicflamingo.llm.openai_client import OpenAIClient
 from musicflamingo.llm.server import free_port
@@ -18,8 +18,8 @@ def ask(text: str) -> list[dict]:
 
 
 def test_first_call_waits_for_the_model_to_load(smol):
-    assert smol.first_usage["retries"] > 0  # 503 "loading" was retried
-    assert smol.first_usage["calls"] == 1
+    assert smol.first_usage.retries > 0  # 503 "loading" was retried
+    assert smol.first_usage.calls == 1
     assert smol.first.model == SMOLLM2_GGUF.removesuffix(".gguf")
     assert 0 < smol.first.completion_tokens <= 4
 
@@ -30,12 +30,11 @@ def test_token_accounting_adds_up(smol):
     long = client.complete(ask("Name a colour. " * 20), max_tokens=6, seed=1)
     assert long.prompt_tokens > short.prompt_tokens + 60  # counted by the real tokenizer
     assert all(0 < c.completion_tokens <= 6 for c in (short, long))
-    assert client.usage.as_dict() == {
-        "calls": 2,
-        "prompt_tokens": short.prompt_tokens + long.prompt_tokens,
-        "completion_tokens": short.completion_tokens + long.completion_tokens,
-        "retries": 0,
-    }
+    assert client.usage == Usage(
+        calls=2,
+        prompt_tokens=short.prompt_tokens + long.prompt_tokens,
+        completion_tokens=short.completion_tokens + long.completion_tokens,
+    )
 
 
 def test_busy_server_answers_429_and_the_client_backs_off(smol):

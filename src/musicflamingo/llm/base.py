@@ -1,4 +1,5 @@
-"""The one text-LLM interface every stage uses, its result type and token accounting.
+"""The one text-LLM interface every stage uses, its request and result types, and token
+accounting.
 
 Messages follow the OpenAI chat layout: ``{"role": ..., "content": str | [parts]}`` where a
 part is ``{"type": "text", "text": ...}`` or ``{"type": "input_audio", "input_audio":
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import soundfile as sf
+from pydantic import ValidationError
+
+from musicflamingo.util import Record
 
 Message = dict[str, Any]
 
@@ -36,9 +40,20 @@ class Completion:
     completion_tokens: int
 
 
-@runtime_checkable
-class TextLLM(Protocol):
-    """Anything that completes a chat: HTTP clients, embedded models, rule-based writers."""
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion as every `TextLLM` receives it."""
+
+    messages: list[Message]
+    json_schema: dict[str, Any] | None = None
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    seed: int | None = None
+
+
+class TextLLM(ABC):
+    """Anything that completes a chat: HTTP clients, embedded models, rule-based writers.
+    Subclasses implement `respond`; callers use `complete`."""
 
     model_id: str
 
@@ -50,42 +65,48 @@ class TextLLM(Protocol):
         max_tokens: int = 1024,
         temperature: float = 0.0,
         seed: int | None = None,
-    ) -> Completion: ...
+    ) -> Completion:
+        """The reply to ``messages``; with ``json_schema`` the reply should be that JSON."""
+        return self.respond(ChatRequest(list(messages), json_schema, max_tokens, temperature, seed))
+
+    @abstractmethod
+    def respond(self, request: ChatRequest) -> Completion:
+        """The completion of one request."""
 
 
-@dataclass
-class Usage:
-    """Token totals over many completions; safe to update from several threads."""
+class Usage(Record):
+    """Token totals over completions: ``retries`` are transport retries of a client,
+    ``reasks`` requests sent again because the reply was unusable."""
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retries: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    reasks: int = 0
 
-    def add(self, c: Completion) -> None:
-        with self._lock:
-            self.calls += 1
-            self.prompt_tokens += c.prompt_tokens
-            self.completion_tokens += c.completion_tokens
+    @classmethod
+    def of(cls, c: Completion, *, reask: bool = False) -> Usage:
+        """The usage of one completion."""
+        return cls(
+            calls=1,
+            prompt_tokens=c.prompt_tokens,
+            completion_tokens=c.completion_tokens,
+            reasks=int(reask),
+        )
 
-    def retried(self) -> None:
-        with self._lock:
-            self.retries += 1
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "calls": self.calls,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "retries": self.retries,
-        }
 
-    def __getstate__(self) -> dict[str, int]:
-        return self.as_dict()
-
-    def __setstate__(self, state: dict[str, int]) -> None:
-        self.__init__(**state)
+def one_line(e: Exception, limit: int = 300) -> str:
+    """An error as one short line; a pydantic error names where it is, never the input."""
+    if isinstance(e, ValidationError):
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "top level"
+        text = f"{e.error_count()} schema error(s), first at {where}: {err['msg']}"
+    else:
+        text = str(e)
+    return " ".join(text.split())[:limit]
 
 
 def text_of(content: str | list[dict[str, Any]] | None) -> str:

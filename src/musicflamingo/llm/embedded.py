@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from musicflamingo.llm.base import Completion, LLMRequestError, Message, text_of
+from musicflamingo.llm.base import ChatRequest, Completion, LLMRequestError, TextLLM, text_of
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -29,7 +29,7 @@ def smollm2_folder() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-class EmbeddedLLM:
+class EmbeddedLLM(TextLLM):
     """A GGUF chat model run by transformers in this process; one generation at a time."""
 
     def __init__(
@@ -70,25 +70,18 @@ class EmbeddedLLM:
         self.load()
         return int(self._model.config.max_position_embeddings)
 
-    def complete(
-        self,
-        messages: list[Message],
-        *,
-        json_schema: dict[str, Any] | None = None,
-        max_tokens: int = 1024,
-        temperature: float = 0.0,
-        seed: int | None = None,
-    ) -> Completion:
-        """Greedy at temperature 0. With ``json_schema`` the reply is started with ``{``
+    def respond(self, request: ChatRequest) -> Completion:
+        """Greedy at temperature 0. With a ``json_schema`` the reply is started with ``{``
         (a nudge only: the schema is not enforced)."""
         import torch
 
         self.load()
-        chat = [{"role": m["role"], "content": text_of(m.get("content"))} for m in messages]
+        chat = [{"role": m["role"], "content": text_of(m.get("content"))} for m in request.messages]
         prompt = self._tokenizer.apply_chat_template(
             chat, add_generation_prompt=True, tokenize=False
         )
-        prefix = "{" if json_schema is not None else ""
+        prefix = "{" if request.json_schema is not None else ""
+        max_tokens, temperature = request.max_tokens, request.temperature
         ids = self._tokenizer(prompt + prefix, return_tensors="pt", add_special_tokens=False)
         n_prompt = int(ids["input_ids"].shape[1])
         if n_prompt + max_tokens > self.context:
@@ -100,8 +93,8 @@ class EmbeddedLLM:
         if temperature > 0:
             sampling.update(temperature=temperature, top_p=0.95)
         with self._lock, torch.inference_mode():
-            if seed is not None:
-                torch.manual_seed(seed)
+            if request.seed is not None:
+                torch.manual_seed(request.seed)
             out = self._model.generate(
                 **ids,
                 max_new_tokens=max_tokens,

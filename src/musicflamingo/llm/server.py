@@ -1,17 +1,24 @@
 """Our own small OpenAI-compatible server: any `TextLLM` behind ``/v1/chat/completions``.
 
-    python -m musicflamingo.llm.server [--llm embedded|rules|module:factory] [--port 8000]
+    musicflamingo serve-llm [--llm embedded|rules|module:factory] [--port 8000]
 
-Loopback only by default. The model loads in the background while the server already
-answers (503 + ``Retry-After`` until it is ready); more than ``--max-pending`` requests at
-once are refused with 429, so clients back off instead of piling up. Non-streaming only.
-`launch` runs it as a child process on a free port (tests, benchmarks, local builds).
+Loopback only unless an API key is set. The model loads in the background while the
+server already answers (503 + ``Retry-After`` until it is ready). A request is checked
+before it costs anything: a body over the size limit is refused with 413 from its
+``Content-Length`` (or, chunked, as soon as the bytes read pass the limit); more than
+``max_pending`` requests at once get 429 before their body is read; then the body is
+parsed, and client mistakes (no messages, bad base64, unreadable or too long audio by its
+container header, ``max_tokens`` out of range) get 400 with one line that never repeats
+the input. Non-streaming only. `launch` runs it as a child process on a free port.
 """
 
 from __future__ import annotations
 
-import argparse
+import hmac
 import importlib
+import ipaddress
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -23,38 +30,87 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from musicflamingo.llm.base import LLMRequestError, TextLLM
+from musicflamingo.llm.audio_in import MAX_AUDIO_SECONDS, check_audio
+from musicflamingo.llm.base import LLMRequestError, TextLLM, one_line
+from musicflamingo.util import Record
 
 LLM_ALIASES = {
     "embedded": "musicflamingo.llm.embedded:EmbeddedLLM",
     "rules": "musicflamingo.skills.rulewriter:RuleWriter",
 }
+API_KEY_ENV = "MUSICFLAMINGO_API_KEY"
+DEFAULT_MAX_TOKENS = 1024
 
 
-class ChatRequest(BaseModel):
+class Limits(Record):
+    """What one request may ask of the server."""
+
+    max_pending: int = Field(16, ge=1)
+    max_body_bytes: int = Field(32 * 2**20, ge=1)
+    max_audio_seconds: float = Field(MAX_AUDIO_SECONDS, gt=0)
+    max_tokens: int = Field(32_768, ge=1)
+
+
+class _Text(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class _AudioData(BaseModel):
+    data: str
+    format: str = "wav"
+
+
+class _Audio(BaseModel):
+    type: Literal["input_audio"]
+    input_audio: _AudioData
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[Annotated[_Text | _Audio, Field(discriminator="type")]] | None = None
+
+
+class _Body(BaseModel):
+    """The request body; extra OpenAI fields are accepted and ignored."""
+
     model_config = ConfigDict(extra="allow")
 
     model: str | None = None
-    messages: list[dict[str, Any]]
+    messages: list[_Message] = Field(min_length=1)
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
-    temperature: float = 0.0
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
     seed: int | None = None
     response_format: dict[str, Any] | None = None
     stream: bool = False
 
 
-def _error(status: int, message: str, kind: str, retry_after: float | None = None):
-    headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
-    body = {"error": {"message": message, "type": kind, "code": status}}
-    return JSONResponse(body, status_code=status, headers=headers)
+class _Refused(Exception):
+    def __init__(self, status: int, message: str, kind: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.status, self.kind, self.retry_after = status, kind, retry_after
+
+    def response(self) -> JSONResponse:
+        headers = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after else None
+        if self.status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        body = {"error": {"message": str(self), "type": self.kind, "code": self.status}}
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def _bad(message: str) -> _Refused:
+    return _Refused(400, message, "invalid_request_error")
 
 
 def _schema(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -63,10 +119,46 @@ def _schema(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
     return response_format.get("json_schema") or {"name": "json_object", "schema": {}}
 
 
-def create_app(llm: TextLLM, max_pending: int = 16) -> FastAPI:
-    """The app serving ``llm``; an ``llm.load()`` method, if any, runs in the background."""
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to pass ``limit`` bytes."""
+    too_big = _Refused(413, f"request body over the limit of {limit} bytes", "too_large")
+    stated = request.headers.get("content-length")
+    if stated is not None and (not stated.isdigit() or int(stated) > limit):
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_big
+    return bytes(body)
+
+
+def _parse(raw: bytes, limits: Limits) -> tuple[dict[str, Any], _Body, int]:
+    """The raw payload, its validated form and the token budget; 400 on any mistake."""
+    try:
+        payload = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise _bad(f"the body is not JSON ({type(e).__name__})") from None
+    try:
+        body = _Body.model_validate(payload)
+    except ValidationError as e:
+        raise _bad(one_line(e)) from None
+    if body.stream:
+        raise _bad("streaming is not supported: send stream=false")
+    tokens = body.max_completion_tokens or body.max_tokens
+    if tokens is None:
+        tokens = min(DEFAULT_MAX_TOKENS, limits.max_tokens)
+    if not 1 <= tokens <= limits.max_tokens:
+        raise _bad(f"max_tokens must be 1-{limits.max_tokens}, not {tokens}")
+    return payload, body, tokens
+
+
+def create_app(llm: TextLLM, limits: Limits | None = None, *, api_key: str | None = None):
+    """The app serving ``llm``; an ``llm.load()`` method, if any, runs in the background.
+    With ``api_key``, ``/v1`` routes need ``Authorization: Bearer <api_key>``."""
+    limits = limits or Limits()
     ready = threading.Event()
-    state = {"pending": 0, "load_error": None}
+    state: dict[str, Any] = {"pending": 0, "load_error": None}
     lock = threading.Lock()
 
     def load() -> None:
@@ -75,7 +167,7 @@ def create_app(llm: TextLLM, max_pending: int = 16) -> FastAPI:
             if callable(loader):
                 loader()
         except Exception as e:  # noqa: BLE001 - reported on every request
-            state["load_error"] = f"model failed to load: {e}"
+            state["load_error"] = f"model failed to load: {one_line(e)}"
         ready.set()
 
     @asynccontextmanager
@@ -85,48 +177,70 @@ def create_app(llm: TextLLM, max_pending: int = 16) -> FastAPI:
 
     app = FastAPI(title="musicflamingo text LLM", lifespan=lifespan)
 
-    def unavailable() -> JSONResponse | None:
+    def check_ready() -> None:
         if not ready.is_set():
-            return _error(503, f"{llm.model_id} is loading", "unavailable", retry_after=1)
+            raise _Refused(503, f"{llm.model_id} is loading", "unavailable", retry_after=1)
         if state["load_error"]:
-            return _error(500, state["load_error"], "server_error")
-        return None
+            raise _Refused(500, state["load_error"], "server_error")
+
+    def check_key(request: Request) -> None:
+        if api_key is None:
+            return
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), api_key.encode()):
+            raise _Refused(401, "missing or wrong API key", "authentication_error")
+
+    @contextmanager
+    def slot() -> Iterator[None]:
+        with lock:
+            if state["pending"] >= limits.max_pending:
+                raise _Refused(429, f"busy: {limits.max_pending} requests in flight", "busy", 1)
+            state["pending"] += 1
+        try:
+            yield
+        finally:
+            with lock:
+                state["pending"] -= 1
+
+    @app.exception_handler(_Refused)
+    async def refused(_: Request, e: _Refused) -> JSONResponse:
+        return e.response()
 
     @app.get("/health")
     def health():
-        return unavailable() or {"status": "ok", "model": llm.model_id}
+        check_ready()
+        return {"status": "ok", "model": llm.model_id}
 
     @app.get("/v1/models")
-    def models():
+    def models(request: Request):
+        check_key(request)
         entry = {"id": llm.model_id, "object": "model", "owned_by": "musicflamingo"}
         return {"object": "list", "data": [entry]}
 
     @app.post("/v1/chat/completions")
-    def chat(req: ChatRequest):
-        if req.stream:
-            return _error(400, "streaming is not supported", "invalid_request_error")
-        if (refusal := unavailable()) is not None:
-            return refusal
-        with lock:
-            if state["pending"] >= max_pending:
-                return _error(429, f"busy: {max_pending} requests in flight", "rate_limit", 1)
-            state["pending"] += 1
-        max_tokens = req.max_completion_tokens or req.max_tokens or 1024
-        try:
-            c = llm.complete(
-                req.messages,
-                json_schema=_schema(req.response_format),
-                max_tokens=max_tokens,
-                temperature=req.temperature,
-                seed=req.seed,
+    async def chat(request: Request):
+        check_key(request)
+        check_ready()
+        with slot():
+            payload, body, max_tokens = _parse(
+                await _read_body(request, limits.max_body_bytes), limits
             )
-        except LLMRequestError as e:
-            return _error(400, str(e), "invalid_request_error")
-        except Exception as e:  # noqa: BLE001 - any failure is the client's 500 answer
-            return _error(500, f"{type(e).__name__}: {e}", "server_error")
-        finally:
-            with lock:
-                state["pending"] -= 1
+            messages = payload["messages"]
+            try:
+                await run_in_threadpool(check_audio, messages, limits.max_audio_seconds)
+                c = await run_in_threadpool(
+                    lambda: llm.complete(
+                        messages,
+                        json_schema=_schema(body.response_format),
+                        max_tokens=max_tokens,
+                        temperature=body.temperature,
+                        seed=body.seed,
+                    )
+                )
+            except LLMRequestError as e:
+                raise _bad(one_line(e)) from None
+            except Exception as e:  # noqa: BLE001 - any other failure is the server's 500
+                raise _Refused(500, f"{type(e).__name__}: {one_line(e)}", "server_error") from None
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
@@ -155,8 +269,44 @@ def make_llm(spec: str, threads: int = 1) -> TextLLM:
     module, _, attr = target.partition(":")
     if not attr:
         raise ValueError(f"--llm {spec!r}: expected embedded, rules or module:factory")
-    factory = getattr(importlib.import_module(module), attr)
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"--llm {spec!r}: {one_line(e)}") from None
     return factory(threads=threads) if spec == "embedded" else factory()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    spec: str = "embedded",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    threads: int = 1,
+    api_key: str | None = None,
+    limits: Limits | None = None,
+) -> None:
+    """Serve until interrupted; `ValueError` for a non-loopback ``host`` without a key."""
+    import uvicorn
+
+    if not api_key and not is_loopback(host):
+        raise ValueError(
+            f"--host {host} is reachable from other machines: set an API key "
+            f"(--api-key or {API_KEY_ENV})"
+        )
+    llm = make_llm(spec, threads)
+    print(f"serving {llm.model_id} on http://{host}:{port}/v1", flush=True)
+    app = create_app(llm, limits, api_key=api_key or None)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def free_port() -> int:
@@ -179,34 +329,31 @@ def launch(
     port: int | None = None,
     threads: int = 1,
     max_pending: int = 16,
+    api_key: str | None = None,
     wait_ready: bool = False,
     timeout: float = 180.0,
 ) -> Iterator[Launched]:
-    """Run this server in a child process on a free loopback port until the block ends.
+    """Run ``musicflamingo serve-llm`` in a child process on a free loopback port until the
+    block ends (the key, if any, goes by environment, not on the command line).
 
     Returns once it answers ``/v1/models`` (or, with ``wait_ready``, once the model has
     loaded); raises `RuntimeError` with the end of its log if it exits or times out."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
+    if api_key:
+        env[API_KEY_ENV] = api_key
     with tempfile.TemporaryDirectory(prefix="mf-llm-server-") as tmp:
         log = Path(tmp) / "server.log"
         cmd = [
-            sys.executable,
-            "-m",
-            "musicflamingo.llm.server",
-            "--llm",
-            spec,
-            "--port",
-            str(port),
-            "--threads",
-            str(threads),
-            "--max-pending",
-            str(max_pending),
+            *(sys.executable, "-m", "musicflamingo", "serve-llm", "--llm", spec),
+            *("--port", str(port), "--threads", str(threads), "--max-pending", str(max_pending)),
         ]
         with log.open("wb") as sink:
-            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
         try:
-            _wait(url + ("/health" if wait_ready else "/v1/models"), proc, log, timeout)
+            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+            _wait(url + ("/health" if wait_ready else "/v1/models"), headers, proc, log, timeout)
             yield Launched(url, proc, log)
         finally:
             proc.terminate()
@@ -217,37 +364,18 @@ def launch(
                 proc.wait()
 
 
-def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+def _wait(
+    url: str, headers: dict[str, str], proc: subprocess.Popen, log: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"LLM server exited with {proc.returncode}: {tail}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"LLM server not up at {url} after {timeout:g} s")
-
-
-def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--llm", default="embedded")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8000)
-    ap.add_argument("--max-pending", type=int, default=16)
-    ap.add_argument("--threads", type=int, default=1, help="CPU threads of the embedded model")
-    args = ap.parse_args(argv)
-    llm = make_llm(args.llm, args.threads)
-    print(f"serving {llm.model_id} on http://{args.host}:{args.port}/v1", flush=True)
-    uvicorn.run(
-        create_app(llm, args.max_pending), host=args.host, port=args.port, log_level="warning"
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -8,9 +8,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from musicflamingo.llm.base import Message, TextLLM
+from musicflamingo.llm.base import Message, TextLLM, Usage, one_line
 from musicflamingo.llm.jsonrepair import parse_json
-from musicflamingo.skills.records import Usage
 
 T = TypeVar("T")
 
@@ -22,14 +21,6 @@ class WriteFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
-
-
-def _one_line(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "top level"
-        return f"{e.error_count()} schema error(s), first at {where}: {err['msg']}"
-    return " ".join(str(e).split())[:300]
 
 
 def ask_json(
@@ -56,16 +47,11 @@ def ask_json(
             temperature=temperature,
             seed=seed + attempt,
         )
-        usage += Usage(
-            calls=1,
-            prompt_tokens=c.prompt_tokens,
-            completion_tokens=c.completion_tokens,
-            reasks=int(attempt > 0),
-        )
+        usage += Usage.of(c, reask=attempt > 0)
         try:
             return accept(parse_json(c.text)), usage
         except (ValueError, ValidationError) as e:
-            why = _one_line(e)
+            why = one_line(e)
         convo = [
             *messages,
             {"role": "assistant", "content": c.text[:4000]},

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from musicflamingo.bench.embedders import Embedder, load_embedder
 from musicflamingo.llm.base import TextLLM
+from musicflamingo.llm.embedders import Embedder, load_embedder
 from musicflamingo.skills.ask import WriteFailed, ask_json
 from musicflamingo.skills.checks import Finding, check_qa, check_text
 from musicflamingo.skills.factsheet import facts_json, segments_text

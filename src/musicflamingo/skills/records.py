@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from musicflamingo.facts.schema import SongFacts
+from musicflamingo.llm.base import Usage
 
 RECORD_VERSION = "1.0"
 QAType = Literal["open", "mcq", "count", "time", "chord", "technique", "comparison"]
@@ -97,16 +98,6 @@ class Drop(_Record):
     reason: ReasonCode
     detail: str = ""
     payload: dict[str, Any] | str | None = None
-
-
-class Usage(_Record):
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasks: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 
 
 class Provenance(_Record):

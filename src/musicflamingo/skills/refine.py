@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from musicflamingo.bench.embedders import Embedder
 from musicflamingo.facts.schema import SongFacts
-from musicflamingo.llm.base import TextLLM
+from musicflamingo.llm.base import TextLLM, Usage
+from musicflamingo.llm.embedders import Embedder
 from musicflamingo.skills.ask import ask_json
 from musicflamingo.skills.checks import normalise
 from musicflamingo.skills.factsheet import facts_json
 from musicflamingo.skills.filter import FLAG_ONLY, FilterConfig, caption_findings
 from musicflamingo.skills.prompting import load_prompt
-from musicflamingo.skills.records import QAItem, SkillsCaption, SongRecord, Usage
+from musicflamingo.skills.records import QAItem, SkillsCaption, SongRecord
 from musicflamingo.skills.stages import CAPTION_SCHEMA, CaptionReply
 
 MIN_NEW, MAX_NEW = 3, 8

