@@ -17,11 +17,13 @@ import av
 import numpy as np
 import soxr
 
-from musicflamingo.facts.schema import SourceInfo
+from musicflamingo.util import Record, clock
 
 MODEL_SR = 16_000
 ANALYSIS_SR = 44_100
 MAX_DURATION = 2 * 3600.0
+MAX_AMPLITUDE = 4.0  # +12 dBFS: decoded float samples beyond this are glitches, clipped
+FLOAT_FORMATS = {"flt", "fltp", "dbl", "dblp"}  # the only sample formats that hold NaN/inf
 WINDOW_SECONDS = 30.0
 MEL_HOP = 160
 TOKEN_SECONDS = 0.04  # one audio token per 4 mel frames (conv stride 2, avg-pool 2)
@@ -40,6 +42,17 @@ class AudioError(Exception):
 
     def __reduce__(self):  # picklable, so worker processes can report it
         return (AudioError, (self.path, self.reason))
+
+
+class SourceInfo(Record):
+    """What a decoded file was: container, codec, native rate and channels, size."""
+
+    path: str
+    container: str
+    codec: str
+    sample_rate: int
+    channels: int
+    size_bytes: int
 
 
 @dataclass(frozen=True)
@@ -62,9 +75,13 @@ class Audio:
         return Audio(out, sr, self.source)
 
 
-def _clock(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+def check_max_duration(seconds: float) -> float:
+    """``seconds`` if it is a usable length limit (finite, > 0), else a one-line ValueError."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"the maximum duration must be a positive number of seconds, not {seconds}"
+        )
+    return seconds
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -160,15 +177,19 @@ def load(
 
     ``on_block`` receives each decoded block as a (channels, n) float32 array at ``sr``,
     stereo for multichannel sources, before the mono mix: loudness is measured there.
-    Raises `AudioError` with a one-line reason for anything that is not usable audio.
+    NaN/inf samples become 0 and samples beyond ``MAX_AMPLITUDE`` are clipped as each
+    frame leaves the decoder, before resampling, ``on_block`` or the mix see it.
+    Raises `AudioError` with a one-line reason for anything that is not usable audio,
+    ValueError for a ``max_duration`` that is not a positive number.
     """
+    check_max_duration(max_duration)
     path = Path(path)
     with _open(path) as container:
         info, stated = _source(path, container)
         if stated is not None and stated > max_duration:
             raise AudioError(
                 path,
-                f"is {_clock(stated)} long; the limit is {_clock(max_duration)} "
+                f"is {clock(stated)} long; the limit is {clock(max_duration)} "
                 "(raise it with --max-duration)",
             )
         stream = container.streams.audio[0]
@@ -188,7 +209,7 @@ def load(
                 if buf.n > limit:
                     raise AudioError(
                         path,
-                        f"is longer than the limit of {_clock(max_duration)} "
+                        f"is longer than the limit of {clock(max_duration)} "
                         "(raise it with --max-duration)",
                     )
 
@@ -200,7 +221,7 @@ def load(
                     bad_packets += 1
                     continue
                 for frame in frames:
-                    take(resampler.resample(frame))
+                    take(resampler.resample(_clean(frame)))
             take(resampler.resample(None))
         except av.error.FFmpegError as e:
             if buf.n == 0:
@@ -212,10 +233,26 @@ def load(
             else ("contains no audio samples (zero length)")
         )
         raise AudioError(path, reason)
-    samples = buf.array()
-    if not np.isfinite(samples).all():
-        np.nan_to_num(samples, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    return Audio(samples, sr, info)
+    return Audio(buf.array(), sr, info)
+
+
+def _clean(frame: av.AudioFrame) -> av.AudioFrame:
+    """The frame with NaN/inf set to 0 and absurd values clipped (float formats only).
+
+    Done before resampling, which would smear one bad sample over its filter length.
+    """
+    if frame.format.name not in FLOAT_FORMATS:
+        return frame
+    dtype = np.float32 if frame.format.name.startswith("flt") else np.float64
+    per_plane = frame.samples * (1 if frame.format.is_planar else len(frame.layout.channels))
+    views = [np.frombuffer(plane, dtype, count=per_plane) for plane in frame.planes]
+    if all(np.abs(v).max(initial=0.0) <= MAX_AMPLITUDE for v in views):  # False for NaN
+        return frame
+    data = np.nan_to_num(frame.to_ndarray(), nan=0.0, posinf=0.0, neginf=0.0)
+    np.clip(data, -MAX_AMPLITUDE, MAX_AMPLITUDE, out=data)
+    clean = av.AudioFrame.from_ndarray(data, format=frame.format.name, layout=frame.layout.name)
+    clean.sample_rate, clean.pts, clean.time_base = frame.sample_rate, frame.pts, frame.time_base
+    return clean
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from scipy.signal import lfilter, lfilter_zi
 from musicflamingo.facts.schema import Loudness
 
 SUB_BLOCK = 0.1  # seconds; gating blocks are built from these
+GATE_BLOCK = 0.4  # seconds: one BS.1770 gating block, the shortest audio whose loudness exists
 SILENCE_LUFS = -60.0  # integrated loudness below this (or no gated block) counts as silence
 CURVE_STEP = 0.5
 
@@ -67,8 +68,13 @@ class LoudnessMeter:
         c = np.concatenate([[0.0], np.cumsum(e)])
         return (c[n_sub:] - c[:-n_sub]) / n_sub
 
+    @property
+    def too_short(self) -> bool:
+        """True until one whole gating block has been fed (its loudness is undefined)."""
+        return len(self._energy) < round(GATE_BLOCK / SUB_BLOCK)
+
     def integrated(self) -> float | None:
-        power = self._windowed(4)  # 400 ms blocks, 75 % overlap
+        power = self._windowed(round(GATE_BLOCK / SUB_BLOCK))  # 400 ms blocks, 75 % overlap
         power = power[_power_to_lufs(power) > -70.0]
         if len(power) == 0:
             return None

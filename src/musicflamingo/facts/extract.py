@@ -16,7 +16,7 @@ import numpy as np
 
 from musicflamingo import audio as audio_io
 from musicflamingo.facts import harmony, lyrics, rhythm
-from musicflamingo.facts.dynamics import LoudnessMeter, is_silent
+from musicflamingo.facts.dynamics import GATE_BLOCK, LoudnessMeter, is_silent
 from musicflamingo.facts.features import SR as FEATURE_SR
 from musicflamingo.facts.features import spectral
 from musicflamingo.facts.form import estimate_sections
@@ -36,6 +36,7 @@ class FactsConfig:
     beat_tracker: str = "essentia-multifeature"
     lyrics_model: str | None = lyrics.DEFAULT_MODEL
     lyrics_language: str | None = None
+    lyrics_compute_type: str = lyrics.COMPUTE_TYPE
     max_duration: float = audio_io.MAX_DURATION
     threads: int = 2
 
@@ -73,8 +74,13 @@ def analyze(
         loudness=loudness,
         backends={"loudness": "bs1770-streaming(pyloudnorm K-filter)"},
     )
-    if is_silent(loudness):
+    if meter.too_short:
+        reason = f"too short to measure ({song.duration:.2f} s; at least {GATE_BLOCK} s needed)"
+    elif is_silent(loudness):
         reason = "silence: nothing above -60 LUFS"
+    else:
+        reason = None
+    if reason:
         facts.undetected = {
             k: reason for k in ("tempo", "meter", "key", "chords", "sections", "vocals", "lyrics")
         }
@@ -133,10 +139,16 @@ def analyze(
     with t.stage("lyrics"):
         voice = mid.at(audio_io.MODEL_SR)
         facts.lyrics = lyrics.transcribe(
-            voice.samples, config.lyrics_model, config.lyrics_language, config.threads
+            voice.samples,
+            config.lyrics_model,
+            config.lyrics_language,
+            config.threads,
+            config.lyrics_compute_type,
         )
         facts.vocals = lyrics.vocals_from_lyrics(facts.lyrics, facts.duration)
-        facts.backends["lyrics"] = f"faster-whisper({config.lyrics_model})"
+        facts.backends["lyrics"] = (
+            f"faster-whisper({config.lyrics_model}, {config.lyrics_compute_type})"
+        )
     if facts.lyrics is None:
         facts.undetected["lyrics"] = "no intelligible singing"
     return facts

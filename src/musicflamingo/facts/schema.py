@@ -7,37 +7,27 @@ measured is ``None`` (or empty) and the reason is kept in ``SongFacts.undetected
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from musicflamingo.audio import SourceInfo  # its home is audio; SongFacts.source is one
+from musicflamingo.util import Record
 
 SCHEMA_VERSION = "1.0"
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-class SourceInfo(_Record):
-    path: str
-    container: str
-    codec: str
-    sample_rate: int
-    channels: int
-    size_bytes: int
-
-
-class TempoPoint(_Record):
+class TempoPoint(Record):
     time: float
     bpm: float
 
 
-class Tempo(_Record):
+class Tempo(Record):
     bpm: float
     confidence: float = Field(ge=0, le=1)
     stable: bool = Field(description="False when the local tempo drifts by more than 4 %")
     curve: list[TempoPoint] = Field(default_factory=list)
 
 
-class Meter(_Record):
+class Meter(Record):
     numerator: int
     denominator: int
     beats_per_bar: int = Field(description="tracked beats per bar (2 for 6/8: dotted quarters)")
@@ -48,7 +38,7 @@ class Meter(_Record):
         return f"{self.numerator}/{self.denominator}"
 
 
-class KeyCandidate(_Record):
+class KeyCandidate(Record):
     tonic: str
     mode: str  # "major" | "minor"
     score: float
@@ -58,7 +48,7 @@ class KeyCandidate(_Record):
         return f"{self.tonic} {self.mode}"
 
 
-class Key(_Record):
+class Key(Record):
     tonic: str
     mode: str
     confidence: float = Field(ge=0, le=1)
@@ -69,20 +59,20 @@ class Key(_Record):
         return f"{self.tonic} {self.mode}"
 
 
-class ChordSegment(_Record):
+class ChordSegment(Record):
     start: float
     end: float
     label: str  # Harte syntax
 
 
-class Section(_Record):
+class Section(Record):
     start: float
     end: float
     label: str  # "A", "B", "A′", "intro", "outro"
     progression: str = ""
 
 
-class Loudness(_Record):
+class Loudness(Record):
     integrated_lufs: float | None
     range_lu: float | None
     peak_dbfs: float
@@ -90,24 +80,24 @@ class Loudness(_Record):
     curve_lufs: list[float] = Field(default_factory=list, description="short-term (3 s) loudness")
 
 
-class VocalSegment(_Record):
+class VocalSegment(Record):
     start: float
     end: float
 
 
-class Vocals(_Record):
+class Vocals(Record):
     present: bool
     fraction: float = Field(ge=0, le=1)
     segments: list[VocalSegment] = Field(default_factory=list)
 
 
-class LyricLine(_Record):
+class LyricLine(Record):
     start: float
     end: float
     text: str
 
 
-class Lyrics(_Record):
+class Lyrics(Record):
     language: str
     lines: list[LyricLine]
 
@@ -116,7 +106,7 @@ class Lyrics(_Record):
         return "\n".join(line.text for line in self.lines)
 
 
-class SongFacts(_Record):
+class SongFacts(Record):
     schema_version: str = SCHEMA_VERSION
     source: SourceInfo
     duration: float

@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from musicflamingo.facts.schema import SongFacts
+from musicflamingo.util import clock
 
 LYRIC_LINES = 12
-
-
-def clock(seconds: float) -> str:
-    m, s = divmod(seconds, 60)
-    return f"{int(m)}:{s:04.1f}"
 
 
 def _none(facts: SongFacts, kind: str) -> str:
@@ -21,7 +17,7 @@ def _none(facts: SongFacts, kind: str) -> str:
 
 def summary_rows(facts: SongFacts) -> list[tuple[str, str]]:
     """(aspect, value) pairs shared by the Markdown report and the terminal table."""
-    rows = [("Duration", clock(facts.duration))]
+    rows = [("Duration", clock(facts.duration, 1))]
     if facts.tempo:
         drift = (
             "steady"
@@ -84,7 +80,7 @@ def render(facts: SongFacts, plots: dict[str, Path] | None = None) -> str:
         for i, s in enumerate(facts.sections, 1):
             n = sum(s.start - 0.05 <= d < s.end - 0.05 for d in facts.downbeats) if bars else "—"
             out.append(
-                f"| {i} | {clock(s.start)}–{clock(s.end)} | {s.label} | {n} | "
+                f"| {i} | {clock(s.start, 1)}–{clock(s.end, 1)} | {s.label} | {n} | "
                 f"{s.progression or '—'} |"
             )
         out.append("")
@@ -95,7 +91,7 @@ def render(facts: SongFacts, plots: dict[str, Path] | None = None) -> str:
     out += ["## Lyrics", ""]
     if facts.lyrics:
         lines = facts.lyrics.lines
-        out += [f"- `{clock(line.start)}` {line.text}" for line in lines[:LYRIC_LINES]]
+        out += [f"- `{clock(line.start, 1)}` {line.text}" for line in lines[:LYRIC_LINES]]
         if len(lines) > LYRIC_LINES:
             out.append(f"- … {len(lines) - LYRIC_LINES} more lines in facts.json")
     else:
