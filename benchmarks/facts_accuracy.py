@@ -6,14 +6,18 @@ Ours: `musicflamingo.facts.extract.analyze` (lyrics off). Baseline, in the same 
 "librosa-plain" = librosa beat_track (tempo, beats), Krumhansl-Kessler key on mean CQT
 chroma, beat-wise major/minor triad templates on CQT chroma (chords), a fixed 4/4 bar
 from the first beat (downbeats, meter), librosa agglomerative clustering into 6 parts
-(sections). Metrics are mir_eval's; targets from the foundation issue.
+(sections). Metrics are mir_eval's; targets from the foundation issue. Lyrics: word error
+rate (jiwer) of the default Whisper decode on the demo song against its sung text.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
+import jiwer
 import librosa
 import numpy as np
 from rich.console import Console
@@ -21,6 +25,7 @@ from rich.progress import track
 from rich.table import Table
 
 from musicflamingo import audio
+from musicflamingo.facts import lyrics
 from musicflamingo.facts.extract import FactsConfig, analyze
 from musicflamingo.facts.scoring import TARGETS, Estimate, Truth, mean_scores, score
 from musicflamingo.facts.tonality import key_name, profile_scores
@@ -62,6 +67,19 @@ def baseline(path: Path) -> Estimate:
         chords=chords,
         sections=sections,
     )
+
+
+def demo_lyrics_wer() -> float:
+    """Word error rate of the default lyrics decode on the demo song (case and punctuation
+    ignored)."""
+    truth = json.loads((ROOT / "examples" / "demo" / "demo.json").read_text())
+    found = analyze(ROOT / "examples" / "demo" / "demo.mp3", FactsConfig()).lyrics
+    hyp = "" if found is None else found.text.replace("\n", " ")
+
+    def norm(text: str) -> str:
+        return " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split())
+
+    return float(jiwer.wer(norm(" ".join(line for *_, line in truth["lyrics"])), norm(hyp)))
 
 
 def main(folder: Path) -> None:
@@ -123,6 +141,10 @@ def main(folder: Path) -> None:
             verdict,
         )
     console.print(table)
+    console.print(
+        f"lyrics word error rate on the demo song (Whisper tiny.en, {lyrics.COMPUTE_TYPE}): "
+        f"{demo_lyrics_wer():.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Write real encoded media files for tests (PyAV/FFmpeg encoders, no pre-made files)."""
+"""Test media: real encoded files written with PyAV/FFmpeg encoders (no pre-made files),
+and where the rendered fixtures and the demo song live."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ import av
 import numpy as np
 
 LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "4.1", 6: "5.1", 7: "6.1", 8: "7.1"}
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "data" / "fixtures"
+DEMO = ROOT / "examples" / "demo" / "demo.mp3"
+
+
+def fixture_names() -> list[str]:
+    """Names of the rendered fixtures (each has NAME.ogg and its ground truth NAME.json)."""
+    return sorted(p.stem for p in FIXTURES.glob("*.json") if p.name != "index.json")
 
 
 def tone(seconds: float, sr: int, channels: int = 1, freq: float = 440.0) -> np.ndarray:

@@ -24,6 +24,15 @@ def _dominant_hz(x: np.ndarray, sr: int) -> float:
     return float(np.fft.rfftfreq(len(x), 1 / sr)[spec.argmax()])
 
 
+def _has_both_partials(x: np.ndarray, sr: int) -> bool:
+    """Both channels of `tone(..., 2)` in the mono mix: 440 Hz (left) and 550 Hz (right) each
+    within 3 dB of the strongest component (a mix that kept one channel has only one)."""
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    hz = np.fft.rfftfreq(len(x), 1 / sr)
+    levels = [spec[np.abs(hz - f) < 4].max() for f in (440, 550)]
+    return min(levels) > 10 ** (-3 / 20) * spec.max()
+
+
 @pytest.mark.parametrize(("ext", "codec", "fmt"), FORMATS)
 def test_every_format_decodes_to_mono_at_requested_rate(tmp_path, ext, codec, fmt):
     sr = 48_000 if codec == "libopus" else 44_100
@@ -36,15 +45,14 @@ def test_every_format_decodes_to_mono_at_requested_rate(tmp_path, ext, codec, fm
     assert a.sr == 16_000 and a.samples.dtype == np.float32 and a.samples.ndim == 1
     assert a.duration == pytest.approx(3.0, abs=0.08)
     assert a.source.channels == 2 and a.source.codec
-    # both channels' partials survive the mono mix: 440 Hz dominates, 550 Hz present
-    assert _dominant_hz(a.samples[4000:40000], 16_000) == pytest.approx(440, abs=2)
+    assert _has_both_partials(a.samples[4000:40000], 16_000)
 
 
 def test_video_container_audio_track(tmp_path):
     path = encode(tmp_path / "clip.mp4", tone(2.0, 44_100, 2), 44_100, "aac", "mp4", video=True)
     a = audio.load(path)
     assert a.duration == pytest.approx(2.0, abs=0.1)
-    assert _dominant_hz(a.samples[2000:30000], 16_000) == pytest.approx(440, abs=2)
+    assert _has_both_partials(a.samples[2000:30000], 16_000)
 
 
 @pytest.mark.parametrize("sr", [8_000, 192_000])
@@ -121,6 +129,29 @@ def test_six_hour_file_is_refused_before_decoding(tmp_path):
 def test_limit_enforced_while_decoding_when_length_is_not_stated(tmp_path):
     path = encode(tmp_path / "raw.mp3", tone(5.0, 16_000), 16_000, "libmp3lame", "mp3")
     assert "limit" in _message(path, max_duration=2.0)
+
+
+@pytest.mark.parametrize(("subtype", "sr"), [("FLOAT", 44_100), ("DOUBLE", 48_000)])
+def test_nan_inf_and_absurd_samples_are_cleaned_before_any_consumer(tmp_path, subtype, sr):
+    """Regression: one NaN reached the loudness meter (and the resampler, which smears it)
+    before the mix was cleaned, and the whole song read as silence."""
+    x = tone(6.0, sr, 2)
+    sf.write(tmp_path / "clean.wav", x.T, sr, subtype=subtype)
+    x[0, 1000], x[1, sr], x[0, 2 * sr], x[1, 3 * sr] = np.nan, np.inf, -np.inf, 1e30
+    sf.write(tmp_path / "bad.wav", x.T, sr, subtype=subtype)
+    blocks = []
+    a = audio.load(tmp_path / "bad.wav", 44_100, on_block=blocks.append)
+    assert all(np.abs(b).max() <= audio.MAX_AMPLITUDE for b in blocks)  # False for NaN
+    ref = audio.load(tmp_path / "clean.wav", 44_100).samples
+    assert np.abs(a.samples).max() <= audio.MAX_AMPLITUDE
+    assert (np.abs(a.samples - ref) > 1e-4).sum() < 200  # only around the four bad samples
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -5.0, 0.0])
+def test_max_duration_must_be_a_positive_number(tmp_path, bad):
+    sf.write(tmp_path / "a.wav", tone(0.5, 16_000).T, 16_000)
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        audio.load(tmp_path / "a.wav", max_duration=bad)
 
 
 def test_windows_match_the_processor_rule():

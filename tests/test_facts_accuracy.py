@@ -1,106 +1,117 @@
 """Measured facts against the exact ground truth of the rendered fixtures (mir_eval).
 
-Floors sit at or just under what the estimators measure today (benchmarks/facts_accuracy.py
-prints the full table): a regression in any extractor fails here.
+Every fixture must get its own tempo, meter, key and downbeat phase right; the misses the
+estimators make today are listed in KNOWN_MISSES and marked ``xfail(strict=True)``, so a
+new miss fails and a fixed one shows (as XPASS, which fails until the entry is removed).
+Only discrete outcomes are asserted per piece, so results do not hinge on one CPU's
+floating-point kernels; quality numbers are in benchmarks/facts_accuracy.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from collections import Counter
 
-import jiwer
 import numpy as np
 import pytest
+from media import FIXTURES, ROOT, fixture_names
 
-from musicflamingo.facts.extract import FactsConfig, analyze
+from musicflamingo.facts.schema import SongFacts
 from musicflamingo.facts.scoring import Estimate, Truth, mean_scores, score
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "data" / "fixtures"
+KNOWN_MISSES = {
+    ("song09_nocturne_cm", "tempo"): "tracked at 3/2 of the dotted-quarter pulse (99 for 66)",
+    ("song09_nocturne_cm", "meter"): "the slow 6/8 arpeggios read as 3/4",
+    ("bach_bwv180_7_f", "downbeat"): "bars start half a bar (two beats) late: downbeat F 0.0",
+    ("jig_haste_to_the_wedding_d", "key"): "an unaccompanied melody is modally ambiguous "
+    "(A minor for D major; every essentia key profile misses it)",
+    ("jig_haste_to_the_wedding_d", "downbeat"): "beats off the fiddle's pulse (beat F 0.25), "
+    "so no bar phase",
+}
+ASPECTS = ("tempo", "meter", "key", "downbeat")
 
 
-@pytest.fixture(scope="module")
-def scored():
-    rows = {}
-    for truth_path in sorted(FIXTURES.glob("*.json")):
-        if truth_path.name == "index.json":
-            continue
-        truth = Truth.load(truth_path)
-        facts = analyze(truth_path.with_suffix(".ogg"), FactsConfig(lyrics_model=None))
-        rows[truth.name] = (truth, facts, score(Estimate.from_facts(facts), truth))
-    return rows
+def _cases() -> list:
+    cases = []
+    for name in fixture_names():
+        for aspect in ASPECTS:
+            reason = KNOWN_MISSES.get((name, aspect))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            cases.append(pytest.param(name, aspect, marks=marks, id=f"{name}-{aspect}"))
+    return cases
 
 
-def test_fixture_set_covers_meters_keys_and_drums(scored):
-    truths = [t for t, _, _ in scored.values()]
+def downbeat_phase(truth: Truth, facts: SongFacts) -> int | None:
+    """Beats from the true bar start to the measured one, the most common offset after 5 s
+    (0 = bars start right); None when most measured downbeats are not on a true beat."""
+    beats, down = np.asarray(truth.beats), np.asarray(truth.downbeats)
+    on_down = np.abs(beats[:, None] - down[None, :]).min(axis=1) < 1e-3
+    index = np.arange(len(beats))
+    last_down = np.maximum.accumulate(np.where(on_down, index, -1))
+    position = np.where(last_down >= 0, index - last_down, -1)  # -1: pickup before bar 1
+    est = np.asarray([d for d in facts.downbeats if d >= 5.0])
+    if len(est) == 0:
+        return None
+    nearest = np.abs(est[:, None] - beats[None, :]).argmin(axis=1)
+    hit = (np.abs(beats[nearest] - est) <= 0.07) & (position[nearest] >= 0)  # mir_eval's 70 ms
+    if hit.sum() < len(est) / 2:
+        return None
+    return Counter(position[nearest][hit].tolist()).most_common(1)[0][0]
+
+
+@pytest.mark.parametrize(("name", "aspect"), _cases())
+def test_each_fixture_gets_its_facts_right(fixture_facts, name, aspect):
+    truth, facts = fixture_facts[name]
+    if aspect == "tempo":  # Accuracy1: within 4 % of the true tempo, no octave errors
+        assert facts.tempo is not None
+        assert score(Estimate.from_facts(facts), truth)["tempo_acc1"] == 1.0, facts.tempo.bpm
+    elif aspect == "meter":
+        assert facts.meter is not None and facts.meter.label == truth.meter
+    elif aspect == "key":  # mir_eval: 1.0 only for the same key (any enharmonic spelling)
+        assert facts.key is not None
+        assert score(Estimate.from_facts(facts), truth)["key_weighted"] == 1.0, facts.key.label
+    else:
+        assert downbeat_phase(truth, facts) == 0
+
+
+def test_fixture_set_covers_meters_keys_and_drums(fixture_facts):
+    truths = [t for t, _ in fixture_facts.values()]
     assert len(truths) >= 12
     assert {t.meter for t in truths} >= {"4/4", "3/4", "6/8", "2/4"}
     assert {t.key.split()[1] for t in truths} == {"major", "minor"}
     assert any(t.tempo_varies for t in truths)
 
 
-def test_mean_accuracy_floors(scored):
-    means = mean_scores([s for _, _, s in scored.values()])
-    floors = {
-        "key_weighted": 0.90,
-        "tempo_acc1": 0.85,
-        "tempo_acc2": 0.90,
-        "beat_f": 0.85,
-        "downbeat_f": 0.80,
-        "meter": 0.85,
-        "chord_majmin": 0.90,
-        "section_f_3": 0.70,
-    }
+def test_mean_accuracy_floors(fixture_facts):
+    """The continuous metrics that the per-fixture checks above do not cover."""
+    means = mean_scores([score(Estimate.from_facts(f), t) for t, f in fixture_facts.values()])
+    floors = {"beat_f": 0.85, "chord_majmin": 0.90, "section_f_3": 0.70}
     low = {k: round(means[k], 3) for k, floor in floors.items() if means[k] < floor}
     assert not low, f"below floor: {low}"
 
 
-def test_drummed_songs_are_tracked_exactly(scored):
-    for truth, _, s in scored.values():
-        if (
-            truth.name.startswith("song")
-            and truth.meter in ("4/4", "2/4")
-            and "accel" not in (truth.name)
-        ):
-            assert s["tempo_acc1"] == 1.0 or s["tempo_acc2"] == 1.0, truth.name
-    drummed = [
-        s
-        for t, _, s in scored.values()
-        if t.name in ("song01_pop_c", "song05_march_bb", "song07_rock_d")
-    ]
-    assert all(s["beat_f"] > 0.95 and s["downbeat_f"] > 0.95 for s in drummed)
+DRUMMED = [n for n in fixture_names() if json.loads((FIXTURES / f"{n}.json").read_text())["drums"]]
 
 
-def test_every_harmonised_key_is_right_or_a_close_relative(scored):
-    """Only the unaccompanied fiddle jig may miss: its melody alone is modally ambiguous
-    (every essentia key profile misses it)."""
-    misses = []
-    for truth, facts, s in scored.values():
-        assert facts.key is not None, truth.name
-        if s["key_weighted"] < 0.3:
-            misses.append(truth.name)
-    assert set(misses) <= {"jig_haste_to_the_wedding_d"}
+@pytest.mark.parametrize("name", DRUMMED)
+def test_drummed_songs_are_tracked_exactly(fixture_facts, name):
+    truth, facts = fixture_facts[name]
+    s = score(Estimate.from_facts(facts), truth)
+    assert s["tempo_acc1"] == 1.0 and s["beat_f"] > 0.95 and s["downbeat_f"] > 0.95, s
 
 
-def test_tempo_drift_is_reported(scored):
-    truth, facts, _ = scored["song08_soul_eb_accel"]
+def test_tempo_drift_is_reported(fixture_facts):
+    truth, facts = fixture_facts["song08_soul_eb_accel"]
     assert truth.tempo_varies and facts.tempo is not None and not facts.tempo.stable
     curve = [p.bpm for p in facts.tempo.curve]
     assert curve[-1] - curve[0] > 10  # 92 -> 112 BPM accelerando
-    steady = scored["song01_pop_c"][1].tempo
+    steady = fixture_facts["song01_pop_c"][1].tempo
     assert steady.stable and abs(steady.bpm - 126) < 1.5
 
 
-def test_compound_and_triple_meters(scored):
-    assert scored["song03_waltz_g"][1].meter.label == "3/4"
-    assert scored["song04_jig_em"][1].meter.label == "6/8"
-    assert scored["song05_march_bb"][1].meter.label == "2/4"
-
-
-def test_sections_repeat_letters(scored):
-    _, facts, _ = scored["song05_march_bb"]
+def test_sections_repeat_letters(fixture_facts):
+    _, facts = fixture_facts["song05_march_bb"]
     labels = [s.label for s in facts.sections]
     assert labels[0] == "intro" and labels[-1] == "outro"
     body = [x.rstrip("′") for x in labels[1:-1]]
@@ -108,18 +119,18 @@ def test_sections_repeat_letters(scored):
     assert all(s.progression for s in facts.sections)
 
 
-def test_demo_lyrics_and_vocals():
+def test_demo_lyrics_and_vocals(demo_facts):
+    """What holds for any CPU's decode: singing found where it is, lines in order, and
+    words every decode recovers. The word error rate is in benchmarks/facts_accuracy.py."""
     truth = json.loads((ROOT / "examples" / "demo" / "demo.json").read_text())
-    facts = analyze(ROOT / "examples" / "demo" / "demo.mp3", FactsConfig())
+    facts = demo_facts
     assert facts.lyrics is not None and facts.vocals.present
-
-    def norm(text: str) -> str:
-        return re.sub(r"[^a-z' ]", " ", text.lower())
-
-    reference = norm(" ".join(line for *_, line in truth["lyrics"]))
-    assert jiwer.wer(reference, norm(facts.lyrics.text.replace("\n", " "))) < 0.5
-    first_sung = truth["lyrics"][0][0]
-    assert abs(facts.lyrics.lines[0].start - first_sung) < 1.5
     sung = np.array([[a, b] for a, b, _ in truth["lyrics"]])
-    for seg in facts.vocals.segments:  # every detected vocal span overlaps real singing
-        assert ((sung[:, 0] < seg.end) & (sung[:, 1] > seg.start)).any()
+    lines = facts.lyrics.lines
+    assert all(line.start < line.end for line in lines)
+    assert [line.start for line in lines] == sorted(line.start for line in lines)
+    assert abs(lines[0].start - sung[0, 0]) < 1.5
+    for span in [*lines, *facts.vocals.segments]:  # every timed line overlaps real singing
+        assert ((sung[:, 0] < span.end) & (sung[:, 1] > span.start)).any(), span
+    words = set(re.findall(r"[a-z']+", facts.lyrics.text.lower()))
+    assert {"twinkle", "little", "star", "sky"} <= words, words

@@ -7,6 +7,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile as sf
+from media import tone
 
 from musicflamingo.facts import harmony
 from musicflamingo.facts.dynamics import LoudnessMeter
@@ -92,3 +93,25 @@ def test_white_noise_invents_no_key_or_chords(tmp_path):
     assert facts.key is None and facts.chords == [] and facts.progression == ""
     assert facts.tempo is None and facts.meter is None and facts.sections == []
     assert "no tonal" in facts.undetected["key"]
+
+
+def test_song_with_nan_samples_is_not_silence(tmp_path):
+    """Regression: NaN samples reached the loudness meter and the song read as silence."""
+    x = tone(8.0, 48_000, 2)
+    sf.write(tmp_path / "clean.wav", x.T, 48_000, subtype="FLOAT")
+    x[:, ::50_000] = np.nan
+    x[1, 70_000] = np.inf
+    sf.write(tmp_path / "nan.wav", x.T, 48_000, subtype="FLOAT")
+    facts = analyze(tmp_path / "nan.wav", NO_LYRICS)
+    clean = analyze(tmp_path / "clean.wav", NO_LYRICS)
+    assert facts.loudness.integrated_lufs == pytest.approx(clean.loudness.integrated_lufs, abs=0.1)
+    assert not any("silence" in why for why in facts.undetected.values())
+
+
+def test_a_loud_blip_is_too_short_not_silence(tmp_path):
+    """Regression: a 0.1 s tone (shorter than one 0.4 s loudness gating block) read as silence."""
+    sf.write(tmp_path / "blip.wav", tone(0.1, 44_100, freq=1000).T, 44_100)
+    facts = analyze(tmp_path / "blip.wav", NO_LYRICS)
+    assert facts.loudness.peak_dbfs > -12
+    assert facts.key is None and facts.tempo is None
+    assert all(why.startswith("too short to measure") for why in facts.undetected.values())

@@ -72,6 +72,10 @@ def analyze_cmd(
 
     if fmt not in ("table", "json"):
         raise fail(f"--format must be 'table' or 'json', not {fmt!r}", 2)
+    try:
+        audio.check_max_duration(max_duration)
+    except ValueError as e:
+        raise fail(f"--max-duration: {e}", 2) from None
     songs, root = expand_inputs(paths)
     if not songs:
         raise fail(f"no audio files found in {' '.join(paths)}")
