@@ -116,6 +116,20 @@ def test_truncated_file_keeps_the_decodable_part(tmp_path):
     assert 1.5 < audio.load(cut).duration < 2.5
 
 
+@pytest.mark.parametrize(
+    ("ext", "codec", "fmt"), [f for f in FORMATS if f[0] in ("flac", "mp3", "m4a")]
+)
+def test_corrupt_packets_in_the_middle_are_skipped(tmp_path, ext, codec, fmt):
+    """Regression: the handler named av.error.ValueError, which PyAV no longer has, so the
+    first corrupt packet raised AttributeError instead of being skipped."""
+    path = encode(tmp_path / f"a.{ext}", tone(6.0, 44_100, 2), 44_100, codec, fmt)
+    data, rng = bytearray(path.read_bytes()), np.random.default_rng(4)
+    for k in range(len(data) // 3, 2 * len(data) // 3, 997):
+        data[k : k + 40] = rng.integers(0, 256, 40, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    assert 2.0 < audio.load(path).duration < 6.1
+
+
 def test_six_hour_file_is_refused_before_decoding(tmp_path):
     path = tmp_path / "six-hours.flac"
     sr, block = 8_000, np.zeros((8_000 * 600, 1), np.int16)

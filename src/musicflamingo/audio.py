@@ -116,10 +116,10 @@ def _ffmpeg_reason(e: av.error.FFmpegError) -> str:
 def _source(path: Path, container: av.container.InputContainer) -> tuple[SourceInfo, float | None]:
     if container.format.name in TEXT_DEMUXERS:
         raise AudioError(path, "not a readable audio or video file (it is text)")
-    stream = next((s for s in container.streams if s.type == "audio"), None)
-    if stream is None:
-        kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+    if not container.streams.audio:
+        kinds: list[str] = sorted({s.type for s in container.streams}) or ["no streams"]
         raise AudioError(path, f"has no audio stream (found: {', '.join(kinds)})")
+    stream = container.streams.audio[0]
     ctx = stream.codec_context
     duration = None
     if stream.duration is not None and stream.time_base is not None:
@@ -131,7 +131,7 @@ def _source(path: Path, container: av.container.InputContainer) -> tuple[SourceI
         container=container.format.name,
         codec=ctx.name,
         sample_rate=int(ctx.sample_rate or 0),
-        channels=int(ctx.channels or 0),
+        channels=ctx.layout.nb_channels,
         size_bytes=path.stat().st_size,
     )
     return info, duration
@@ -193,7 +193,7 @@ def load(
                 "(raise it with --max-duration)",
             )
         stream = container.streams.audio[0]
-        stream.thread_type = "AUTO"
+        stream.codec_context.thread_type = "AUTO"
         layout = "stereo" if info.channels >= 2 else "mono"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
         limit = int(max_duration * sr) + sr
@@ -217,7 +217,7 @@ def load(
             for packet in container.demux(stream):
                 try:
                     frames = packet.decode()
-                except (av.error.InvalidDataError, av.error.ValueError):
+                except (av.error.InvalidDataError, av.error.ArgumentError):
                     bad_packets += 1
                     continue
                 for frame in frames:
@@ -245,10 +245,10 @@ def _clean(frame: av.AudioFrame) -> av.AudioFrame:
         return frame
     dtype = np.float32 if frame.format.name.startswith("flt") else np.float64
     per_plane = frame.samples * (1 if frame.format.is_planar else len(frame.layout.channels))
-    views = [np.frombuffer(plane, dtype, count=per_plane) for plane in frame.planes]
+    views = [np.frombuffer(memoryview(plane), dtype, count=per_plane) for plane in frame.planes]
     if all(np.abs(v).max(initial=0.0) <= MAX_AMPLITUDE for v in views):  # False for NaN
         return frame
-    data = np.nan_to_num(frame.to_ndarray(), nan=0.0, posinf=0.0, neginf=0.0)
+    data: np.ndarray = np.nan_to_num(frame.to_ndarray(), nan=0.0, posinf=0.0, neginf=0.0)
     np.clip(data, -MAX_AMPLITUDE, MAX_AMPLITUDE, out=data)
     clean = av.AudioFrame.from_ndarray(data, format=frame.format.name, layout=frame.layout.name)
     clean.sample_rate, clean.pts, clean.time_base = frame.sample_rate, frame.pts, frame.time_base
@@ -283,7 +283,7 @@ def windows(
     size = int(sr * WINDOW_SECONDS)
     n = max(1, math.ceil(n_samples / size))
     truncated = max_windows is not None and n > max_windows
-    if truncated:
+    if max_windows is not None and truncated:
         n = max_windows
     cap = min(n_samples, n * size)
     return [Window(i, i * size, min((i + 1) * size, cap), sr) for i in range(n)], truncated

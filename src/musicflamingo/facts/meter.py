@@ -88,7 +88,7 @@ def estimate_meter(
     scores = bar_scores(beat_cues(beats, spec, chord_changes))
     if not scores:
         return None
-    best_per_p = {}
+    best_per_p: dict[int, tuple[float, int]] = {}
     for (p, phase), s in scores.items():
         if s > best_per_p.get(p, (-np.inf, 0))[0]:
             best_per_p[p] = (s, phase)

@@ -137,7 +137,9 @@ def score(est: Estimate, truth: Truth) -> dict[str, float | None]:
 
 def mean_scores(rows: list[dict[str, float | None]]) -> dict[str, float]:
     """Mean of each metric over the pieces that annotate it."""
-    keys = rows[0].keys() if rows else []
-    return {
-        k: float(np.mean(vals)) for k in keys if (vals := [r[k] for r in rows if r[k] is not None])
-    }
+    means = {}
+    for k in rows[0] if rows else []:
+        values = [v for r in rows if (v := r[k]) is not None]
+        if values:
+            means[k] = float(np.mean(values))
+    return means

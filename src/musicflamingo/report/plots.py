@@ -15,7 +15,7 @@ from musicflamingo.facts.schema import SongFacts  # noqa: E402
 from musicflamingo.facts.tonality import pitch_class  # noqa: E402
 
 ROW_SECONDS = 60.0
-_SECTION_COLOURS = plt.get_cmap("Pastel1").colors
+_SECTION_COLOURS = [tuple(c) for c in plt.get_cmap("Pastel1")(np.arange(9))]  # its 9 colours
 
 
 def _section_colour(label: str, order: list[str]) -> tuple:
