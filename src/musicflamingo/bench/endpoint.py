@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ConfigDict
 
@@ -110,20 +110,11 @@ class _Remote:
     """An `OpenAIClient` with the harness's defaults and a thread pool for many calls."""
 
     def __init__(
-        self,
-        base_url: str,
-        model: str | None = None,
-        *,
-        api_key: str | None = None,
-        timeout: float = 300.0,
-        max_retries: int = 5,
-        concurrency: int = 4,
-        seed: int = 0,
-    ) -> None:
-        self.client = OpenAIClient(
-            base_url, model, api_key=api_key, timeout=timeout, max_retries=max_retries,
-            max_concurrency=concurrency,
-        )  # fmt: skip
+        self, base_url: str, model: str | None = None, *, concurrency: int = 4, seed: int = 0,
+        **client: Any,
+    ) -> None:  # fmt: skip
+        """``client``: further `OpenAIClient` options (``api_key``, ``timeout`` …)."""
+        self.client = OpenAIClient(base_url, model, max_concurrency=concurrency, **client)
         self.concurrency = concurrency
         self.seed = seed
 
