@@ -64,10 +64,28 @@ def test_tempo(bpm: float, verdict: str) -> None:
         ("F# minor", "contradicts"),
         ("A dorian", "agrees"),
         ("G# minor", "contradicts"),
+        ("Gb major", "contradicts"),
+        ("Bbm", "contradicts"),
     ],
 )
 def test_key(key: str, verdict: str) -> None:
     assert _verdict("key", key=key)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("key", "verdict"),
+    [("A", "agrees"), ("C", "contradicts"), ("A:min", "agrees"), ("the usual", "not comparable")],
+)
+def test_key_as_written(key: str, verdict: str) -> None:
+    """Keys as other producers may write them (no normalisation by `KeyFacts`): a key
+    without a mode claims only its tonic; an unreadable one is not compared."""
+    item = fact_check(KeyFacts.model_construct(key=key), song_facts()).items[0]
+    assert item.verdict == verdict
+
+
+def test_key_fifth_says_which_way() -> None:
+    assert _verdict("key", key="E minor") == ("fifth", "a fifth above")
+    assert _verdict("key", key="D minor") == ("fifth", "a fifth below")
 
 
 def test_key_relative_from_major_side() -> None:
@@ -104,3 +122,25 @@ def test_unmeasured_aspects_are_not_compared() -> None:
     check = fact_check(KeyFacts(bpm=100, key="C major", chords=["C"]), facts)
     assert {i.verdict for i in check.items} == {"not comparable"}
     assert fact_check(KeyFacts(), song_facts()).items == []
+
+
+@pytest.mark.parametrize(
+    ("meter", "verdict"),
+    [("4/4", "agrees"), ("4 / 4", "agrees"), ("2/2", "contradicts"), ("7/5", "not comparable")],
+)
+def test_meter(meter: str, verdict: str) -> None:
+    assert _verdict("meter", meter=meter)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("chords", "verdict", "note"),
+    [
+        (["Am7", "Fmaj7", "C/E", "G7"], "agrees", "4 of 4 chords measured"),
+        (["Asus4", "Fsus2", "Csus4"], "contradicts", "0 of 3 chords measured"),  # was "agrees"
+        (["A:min", "F", "Cm", "Gm"], "agrees", "2 of 4 chords measured"),
+        (["H7", "Am"], "agrees", "1 of 1 chords measured"),
+        (["H7", "??"], "not comparable", "unreadable chord names"),
+    ],
+)
+def test_chords_compare_root_and_triad(chords: list[str], verdict: str, note: str) -> None:
+    assert _verdict("chords", chords=chords) == (verdict, note)

@@ -57,6 +57,54 @@ def test_caption_contradicting_the_facts_is_dropped(record, aspect, sentence, co
     assert next(d for d in out.drops if d.reason == code).payload == bad.caption.text
 
 
+@pytest.mark.parametrize(
+    ("sentence", "detail"),
+    [
+        ("It is in B minor.", "states B minor, the relative key of the measured D major"),
+        ("It is in D minor.", "states D minor, the parallel key of the measured D major"),
+        ("It is in A major.", "states A major, the dominant key of the measured D major"),
+        ("It is in G major.", "states G major, the subdominant key of the measured D major"),
+        ("It is in F-sharp minor.", "states F-sharp minor, not the measured D major"),
+    ],
+)
+def test_key_mismatch_names_the_relation(record, sentence, detail):
+    """Stage 4 and the model's fact check name key relations with one rule (theory)."""
+    out = stage4_filter(with_sentence(record, "tempo_key_meter", sentence), NO_DEDUP)
+    assert [(d.reason, d.detail) for d in out.drops] == [("key_mismatch", detail)]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The key of D anchors it.",  # no mode written: only the tonic is claimed
+        "It moves at 124.8 BPM.",  # +4 %, the edge of the MIREX window (was a mismatch)
+        "It moves at 115.2 BPM.",
+    ],
+)
+def test_claims_within_theory_are_kept(record, sentence):
+    out = stage4_filter(with_sentence(record, "tempo_key_meter", sentence), NO_DEDUP)
+    assert out.drops == [] and out.flags == []
+
+
+def test_a_sus_chord_is_not_its_major_triad(record):
+    """D:sus4 has no third: it is not the measured D:maj (it was, by a maj/min/dim guess)."""
+    out = stage4_filter(
+        with_sentence(record, "theory_harmony", "The bridge leans on a Dsus4 chord."), NO_DEDUP
+    )
+    assert [(d.reason, d.detail) for d in out.drops] == [
+        ("chord_not_in_song", "names Dsus4; measured: A Bm D G")
+    ]
+
+
+def test_an_unreadable_chord_reference_is_dropped_not_a_crash(record):
+    bad = qa("Which chord ends the phrase?", "G", "chord", chords=["H7"])
+    out = stage4_filter(record.model_copy(update={"qa": [*record.qa, bad]}), NO_DEDUP)
+    assert out.qa == record.qa
+    assert [(d.reason, d.detail) for d in out.drops] == [
+        ("chord_not_in_song", "names 'H7', not a chord")
+    ]
+
+
 def test_half_or_double_tempo_is_kept_and_flagged(record):
     out = stage4_filter(with_sentence(record, "tempo_key_meter", "It feels like 60 BPM."), NO_DEDUP)
     assert out.caption is not None and out.drops == []

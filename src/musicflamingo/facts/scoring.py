@@ -14,8 +14,8 @@ import numpy as np
 from pydantic import BaseModel
 
 from musicflamingo.facts.schema import SongFacts
+from musicflamingo.theory import TEMPO_TOLERANCE
 
-TEMPO_TOLERANCE = 0.04
 TARGETS = {
     "key_weighted": 0.90,
     "tempo_acc1": 0.85,

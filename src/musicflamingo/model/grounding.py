@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import re
 
+from musicflamingo import theory
 from musicflamingo.facts.harmony import short_name
 from musicflamingo.facts.schema import SongFacts
-from musicflamingo.facts.tonality import pitch_class
+from musicflamingo.util import clock
 
 from .parsing import KeyFacts
-from .prompts import clock
 from .report import CheckItem, FactCheck, Verdict
 
-TEMPO_TOLERANCE = 0.04
 MAX_SECTIONS = 16
-MINOR_MODES = {"minor", "dorian", "phrygian", "aeolian", "locrian"}
-_CHORD = re.compile(r"^\s*([A-Ga-g][#b♯♭]?)\s*(.*)$")
 _NO_VOCALS = re.compile(r"\b(none|no vocals?|instrumental|without vocals?)\b", re.IGNORECASE)
 
 
@@ -57,73 +54,64 @@ def grounded_context(facts: SongFacts) -> str:
 
 
 def _tempo(model_bpm: float, measured: float) -> tuple[Verdict, str]:
-    ratio = model_bpm / measured
-    if abs(ratio - 1) <= TEMPO_TOLERANCE:
-        return "agrees", f"{(ratio - 1) * 100:+.1f} %"
-    for factor, name in ((2.0, "double"), (0.5, "half")):
-        if abs(ratio / factor - 1) <= TEMPO_TOLERANCE:
-            return "half/double", f"model says {name} time"
-    return "contradicts", f"{(ratio - 1) * 100:+.0f} %"
+    change = (model_bpm / measured - 1) * 100
+    if theory.tempo_matches(model_bpm, measured):
+        return "agrees", f"{change:+.1f} %"
+    factor = theory.tempo_factor(model_bpm, measured, theory.OCTAVE_FACTORS)
+    if factor is not None:
+        return "half/double", f"model says {'double' if factor > 1 else 'half'} time"
+    return "contradicts", f"{change:+.0f} %"
 
 
-def _key_parts(label: str) -> tuple[int, bool] | None:
-    tonic, _, mode = label.partition(" ")
-    try:
-        return pitch_class(tonic), mode.lower() in MINOR_MODES
-    except ValueError:
-        return None
+_KEY_VERDICTS: dict[theory.KeyRelation, tuple[Verdict, str]] = {
+    "same": ("agrees", ""),
+    "relative": ("relative", ""),
+    "parallel": ("parallel", ""),
+    "dominant": ("fifth", "a fifth above"),
+    "subdominant": ("fifth", "a fifth below"),
+    "unrelated": ("contradicts", ""),
+}
 
 
 def _key(model_key: str, measured: str) -> tuple[Verdict, str]:
-    a, b = _key_parts(model_key), _key_parts(measured)
-    if a is None or b is None:
+    try:
+        return _KEY_VERDICTS[theory.key_relation(model_key, measured)]
+    except ValueError:
         return "not comparable", "unreadable key name"
-    (pa, ma), (pb, mb) = a, b
-    if (pa, ma) == (pb, mb):
-        return "agrees", ""
-    if ma != mb and pa == pb:
-        return "parallel", ""
-    major, minor = (pb, pa) if ma else (pa, pb)
-    if ma != mb and (major - 3) % 12 == minor:
-        return "relative", ""
-    if ma == mb and (pa - pb) % 12 in (5, 7):
-        return "fifth", "a fifth " + ("above" if (pa - pb) % 12 == 7 else "below")
-    return "contradicts", ""
 
 
-def _chord_class(name: str) -> tuple[int, str] | None:
-    m = _CHORD.match(name.replace("♯", "#").replace("♭", "b"))
-    if not m:
-        return None
-    quality = m.group(2)
-    low = quality.lower()
-    if low.startswith(("dim", "°", "o")):
-        kind = "dim"
-    elif low.startswith("min") or (quality.startswith("m") and not low.startswith("maj")):
-        kind = "min"
-    else:
-        kind = "maj"
-    return pitch_class(m.group(1)), kind
+def _meter(model_meter: str, measured: str) -> tuple[Verdict, str]:
+    try:
+        return ("agrees" if theory.same_meter(model_meter, measured) else "contradicts"), ""
+    except ValueError:
+        return "not comparable", "unreadable time signature"
 
 
 def _chords(model: list[str], facts: SongFacts) -> tuple[Verdict, str, str]:
-    measured = {short_name(c.label) for c in facts.chords if c.label not in ("N", "X")}
-    heard = {c for c in (_chord_class(m) for m in measured) if c}
-    said = [c for c in (_chord_class(m) for m in model) if c]
+    heard = [c.label for c in facts.chords if c.label not in theory.NO_CHORDS]
+    measured = " ".join(sorted({short_name(c) for c in heard}))
+    said = []
+    for name in model:
+        try:
+            said.append(theory.to_harte(name))
+        except ValueError:
+            continue
     if not said:
         return "not comparable", "", "unreadable chord names"
-    found = sum(c in heard for c in said)
+    found = sum(theory.chords_found(said, heard))
     verdict: Verdict = "agrees" if found * 2 >= len(said) else "contradicts"
-    return verdict, " ".join(sorted(measured)), f"{found} of {len(said)} chords measured"
+    return verdict, measured, f"{found} of {len(said)} chords measured"
 
 
 def fact_check(key_facts: KeyFacts, facts: SongFacts) -> FactCheck:
     """Compare the model's key facts with the measured ones, aspect by aspect.
 
-    Tempo agrees within 4 % (2x or 0.5x is "half/double"); keys agree when equal, else are
-    labelled relative, parallel or a fifth apart; meters compare exactly; chords agree
-    when at least half the model's chords (root and major/minor) occur in the measured ones;
-    vocals compare presence. Aspects one side lacks are "not comparable".
+    All music theory is `musicflamingo.theory`'s. Tempo agrees within its tolerance (4 %;
+    2x or 0.5x is "half/double"); keys agree when the same (a key without a mode agrees with
+    either mode of its tonic), else are labelled relative, parallel or a fifth apart; time
+    signatures compare exactly; chords agree when at least half the model's chords (root and
+    triad) occur in the measured ones; vocals compare presence. Aspects one side lacks, or
+    that cannot be read, are "not comparable".
     """
     items: list[CheckItem] = []
 
@@ -152,8 +140,7 @@ def fact_check(key_facts: KeyFacts, facts: SongFacts) -> FactCheck:
             add("key", kf.key, None, "not comparable", "not measured")
     if kf.meter:
         if facts.meter:
-            same = kf.meter == facts.meter.label
-            add("meter", kf.meter, facts.meter.label, "agrees" if same else "contradicts")
+            add("meter", kf.meter, facts.meter.label, *_meter(kf.meter, facts.meter.label))
         else:
             add("meter", kf.meter, None, "not comparable", "not measured")
     if kf.chords:

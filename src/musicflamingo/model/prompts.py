@@ -10,6 +10,8 @@ import string
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from musicflamingo.util import clock
+
 Task = Literal["caption", "ask", "choose", "lyrics", "key_facts"]
 TASKS: tuple[Task, ...] = ("caption", "ask", "choose", "lyrics", "key_facts")
 LETTERS = string.ascii_uppercase
@@ -49,13 +51,6 @@ MERGE = (
     "the whole song, say how it changes over time, and do not answer part by part."
 )
 MERGE_PART = "Answer for part {index} ({start} to {end}):\n{answer}"
-
-
-def clock(seconds: float) -> str:
-    """``m:ss`` (or ``h:mm:ss``) for a time in seconds."""
-    s = int(round(seconds))
-    h, m, sec = s // 3600, s % 3600 // 60, s % 60
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def option_lines(options: Sequence[str]) -> str:

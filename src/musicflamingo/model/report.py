@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from musicflamingo.util import Record, clock
 
 from .parsing import Choice, ParsedKeyFacts
-from .prompts import Task, clock
+from .prompts import Task
 
 REPORT_VERSION = "1.0"
 Verdict = Literal[
@@ -17,11 +19,7 @@ AGREEING: tuple[Verdict, ...] = ("agrees",)
 RELATED: tuple[Verdict, ...] = ("half/double", "relative", "parallel", "fifth")
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PartAnswer(_Record):
+class PartAnswer(Record):
     """The answer for one part of a song that was heard in parts."""
 
     start: float
@@ -30,7 +28,7 @@ class PartAnswer(_Record):
     answer: str
 
 
-class Answer(_Record):
+class Answer(Record):
     """One request's result: raw text, its reasoning/answer split and what it was based on."""
 
     task: Task
@@ -52,7 +50,7 @@ class Answer(_Record):
     finished: bool = Field(True, description="False when generation stopped at the token limit")
 
 
-class CheckItem(_Record):
+class CheckItem(Record):
     """One aspect compared between the model's key facts and the measured facts."""
 
     aspect: str
@@ -62,7 +60,7 @@ class CheckItem(_Record):
     note: str = ""
 
 
-class FactCheck(_Record):
+class FactCheck(Record):
     items: list[CheckItem] = Field(default_factory=list)
 
     @property
@@ -78,7 +76,7 @@ class FactCheck(_Record):
         return [i for i in self.items if i.verdict == "contradicts"]
 
 
-class ListenReport(_Record):
+class ListenReport(Record):
     """Everything the model said about one song, with the fact check when facts were given."""
 
     report_version: str = REPORT_VERSION

@@ -13,14 +13,13 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz
 
-from musicflamingo.facts.harmony import chordino_to_harte, short_name, triad
-from musicflamingo.facts.schema import SongFacts
-from musicflamingo.facts.tonality import pitch_class
+from musicflamingo import theory
+from musicflamingo.facts.harmony import short_name, triad
+from musicflamingo.facts.schema import ChordSegment, SongFacts
 from musicflamingo.skills.records import QAItem, ReasonCode
 
 Finding = tuple[ReasonCode, str]
 
-TEMPO_TOLERANCE = 0.04
 LYRIC_MATCH = 85.0  # rapidfuzz partial_ratio, 0-100, on normalised text
 
 _NOTE = r"[A-G](?:\s?(?:#|♯|b|♭|(?i:-?sharp|-?flat))(?![a-z]))?"
@@ -52,55 +51,57 @@ _CLOCK = re.compile(r"(?<![\d:/.])(\d{1,2}):([0-5]\d)(?![\d:])")
 _SECONDS = re.compile(r"(?<![\d:/.])(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b")
 
 
-def _tonic(name: str) -> int:
-    name = re.sub(r"(?i)\s*-?sharp|♯", "#", re.sub(r"(?i)\s*-?flat|♭", "b", name)).replace(" ", "")
-    return pitch_class(name)
+_KEY_RELATION = {
+    "relative": "the relative key of",
+    "parallel": "the parallel key of",
+    "dominant": "the dominant key of",
+    "subdominant": "the subdominant key of",
+    "unrelated": "not",
+}
 
 
-def _key_text(tonic: str, mode: str | None) -> str:
-    return f"{tonic} {mode.lower()}" if mode else tonic
-
-
-def stated_keys(text: str) -> list[tuple[str, int, str | None]]:
-    """(as written, tonic pitch class, "major"/"minor"/None) for each key the text states."""
+def stated_keys(text: str) -> list[tuple[str, theory.Key]]:
+    """(as written, the key) for each key the text states; a key written without its mode
+    states only its tonic (see `musicflamingo.theory`)."""
     found = {}
     for pattern in _KEY_PATTERNS:
         for m in pattern.finditer(text):
             mode = m.group(2).lower() if m.group(2) else None
-            found[m.start(1)] = (_key_text(m.group(1), mode), _tonic(m.group(1)), mode)
+            written = f"{m.group(1)} {mode}" if mode else m.group(1)
+            tonic = re.sub(r"\s", "", m.group(1))
+            found[m.start(1)] = (written, theory.parse_key(f"{tonic} {mode or ''}"))
     return [found[k] for k in sorted(found)]
 
 
 def check_key(text: str, facts: SongFacts) -> list[Finding]:
+    """Every stated key must be the measured key; a related key is named in the detail."""
     out: list[Finding] = []
-    for written, pc, mode in stated_keys(text):
+    for written, key in stated_keys(text):
         if facts.key is None:
             out.append(("key_unmeasured", f"states {written}; no key was measured"))
             continue
-        measured, mpc = facts.key.label, _tonic(facts.key.tonic)
-        if pc == mpc and mode in (None, facts.key.mode):
-            continue
-        if pc == mpc:
-            why = "the parallel key of"
-        elif mode and mode != facts.key.mode and (pc - mpc) % 12 == (9 if mode == "minor" else 3):
-            why = "the relative key of"
-        else:
-            why = "not"
-        out.append(("key_mismatch", f"states {written}, {why} the measured {measured}"))
+        relation = theory.key_relation(key, facts.key.label)
+        if relation != "same":
+            why = _KEY_RELATION[relation]
+            out.append(("key_mismatch", f"states {written}, {why} the measured {facts.key.label}"))
     return out
 
 
-def check_tempo(text: str, facts: SongFacts, tol: float = TEMPO_TOLERANCE) -> list[Finding]:
+def check_tempo(text: str, facts: SongFacts, tol: float = theory.TEMPO_TOLERANCE) -> list[Finding]:
+    """A stated BPM within ``tol`` of the measured tempo passes; at half or double it is
+    flagged, anything else is a mismatch."""
     out: list[Finding] = []
     for m in _BPM.finditer(text):
         stated = float(m.group(1))
         if facts.tempo is None:
             out.append(("tempo_unmeasured", f"states {stated:g} BPM; no tempo was measured"))
             continue
-        ratio, bpm = stated / facts.tempo.bpm, facts.tempo.bpm
-        if abs(ratio - 1) <= tol:
+        bpm = facts.tempo.bpm
+        factors = (1.0, *theory.OCTAVE_FACTORS)
+        factor = theory.tempo_factor(stated, bpm, factors, tol) if stated > 0 else None
+        if factor == 1.0:
             continue
-        if abs(ratio / 2 - 1) <= tol or abs(ratio * 2 - 1) <= tol:
+        if factor is not None:
             out.append(("tempo_half_double", f"states {stated:g} BPM, half/double of {bpm:.1f}"))
         else:
             out.append(("tempo_mismatch", f"states {stated:g} BPM; measured {bpm:.1f}"))
@@ -113,61 +114,56 @@ def check_meter(text: str, facts: SongFacts) -> list[Finding]:
         stated = f"{m.group(1)}/{m.group(2)}"
         if facts.meter is None:
             out.append(("meter_unmeasured", f"states {stated}; no meter was measured"))
-        elif stated != facts.meter.label:
+        elif not theory.same_meter(stated, facts.meter.label):
             out.append(("meter_mismatch", f"states {stated}; measured {facts.meter.label}"))
     return out
 
 
-def _symbol_harte(symbol: str) -> str:
-    symbol = symbol.replace("♯", "#").replace("♭", "b")
-    m = re.match(r"([A-G][#b]?)([^/]*)(/.*)?$", symbol)
-    root, suffix, bass = m.group(1), m.group(2), m.group(3) or ""
-    suffix = {"maj": "", "min": "m", "min7": "m7"}.get(suffix, suffix)
-    return chordino_to_harte(root + suffix + bass)
+def _harte(chord: str) -> str | None:
+    try:
+        return theory.to_harte(chord)
+    except ValueError:
+        return None
 
 
 def stated_chords(text: str) -> list[str]:
-    """Harte triads ("A:min") of the chords a text names: Harte labels, qualified symbols
+    """Harte labels ("A:min7") of the chords a text names: Harte labels, qualified symbols
     ("Am7", "F#m"), "X major chord", and symbol sequences like "C–G–Am–F" (plain letters
     only in a sequence after a word like "progression", or with a qualified symbol)."""
-    found: dict[int, str] = {}
+    found: dict[int, str | None] = {}
     for m in _HARTE.finditer(text):
-        found[m.start()] = triad(f"{m.group(1)}:{m.group(2)}")
+        found[m.start()] = _harte(f"{m.group(1)}:{m.group(2)}")
     for m in _QUALIFIED.finditer(text):
-        found.setdefault(m.start(), triad(_symbol_harte(m.group(1))))
+        found.setdefault(m.start(), _harte(m.group(1)))
     for m in _CHORD_WORD.finditer(text):
-        found[m.start()] = triad(
-            _symbol_harte(m.group(1) + ("m" if "min" in m.group(2).lower() else ""))
-        )
+        found[m.start()] = _harte(m.group(1) + ("m" if "min" in m.group(2).lower() else ""))
     for m in _SEQUENCE.finditer(text):
         tokens = re.split(r"\s*(?:->|-|–|—|→|\|)\s*", m.group(1))
         qualified = any(len(t.replace("#", "").replace("b", "")) > 1 for t in tokens)
         if qualified or _CHORD_CONTEXT.search(text[: m.start()]):
             for i, token in enumerate(tokens):
-                found.setdefault(m.start() + i, triad(_symbol_harte(token)))
-    return [found[k] for k in sorted(found)]
+                found.setdefault(m.start() + i, _harte(token))
+    return [found[k] for k in sorted(found) if found[k] is not None]
 
 
-def _chord_id(harte: str) -> tuple[int, str]:
-    root, _, quality = harte.partition(":")
-    return pitch_class(root), quality
-
-
-def song_chords(facts: SongFacts) -> set[tuple[int, str]]:
-    return {_chord_id(triad(c.label)) for c in facts.chords if c.label not in ("N", "X")}
+def _measured(segments: Iterable[ChordSegment]) -> list[str]:
+    return [c.label for c in segments if c.label not in theory.NO_CHORDS]
 
 
 def check_chords(chords: Iterable[str], facts: SongFacts) -> list[Finding]:
-    """Each named chord (Harte triad) must sound somewhere in the song."""
-    out: list[Finding] = []
-    measured = song_chords(facts)
-    for chord in chords:
-        if not measured:
-            out.append(("chords_unmeasured", f"names {short_name(chord)}; no chords were measured"))
-        elif _chord_id(chord) not in measured:
-            names = " ".join(sorted({short_name(triad(c.label)) for c in facts.chords} - {"N"}))
-            out.append(("chord_not_in_song", f"names {short_name(chord)}; measured: {names}"))
-    return out
+    """Each named chord (a Harte label) must sound somewhere in the song: same root and
+    triad (`musicflamingo.theory.same_triad`)."""
+    chords, measured = list(chords), _measured(facts.chords)
+    if not measured:
+        return [
+            ("chords_unmeasured", f"names {short_name(c)}; no chords were measured") for c in chords
+        ]
+    names = " ".join(sorted({short_name(triad(c)) for c in measured}))
+    return [
+        ("chord_not_in_song", f"names {short_name(chord)}; measured: {names}")
+        for chord, found in zip(chords, theory.chords_found(chords, measured), strict=True)
+        if not found
+    ]
 
 
 def check_chord_at(
@@ -175,7 +171,7 @@ def check_chord_at(
 ) -> list[Finding]:
     """A chord said to sound at a time must sound within ``slack`` seconds of it."""
     near = [c for c in facts.chords if c.start - slack <= seconds <= c.end + slack]
-    if any(_chord_id(triad(c.label)) == _chord_id(chord) for c in near if c.label != "N"):
+    if theory.chords_found([chord], _measured(near))[0]:
         return []
     there = "/".join(short_name(triad(c.label)) for c in near) or "nothing"
     return [("chord_not_in_song", f"{short_name(chord)} at {seconds:g} s; measured {there}")]
@@ -265,18 +261,19 @@ def check_qa(item: QAItem, facts: SongFacts) -> list[Finding]:
     on purpose), the references, and the MCQ shape."""
     text = f"{item.question}\n{item.answer}\n{item.rationale}\n{_answer_claims(item)}"
     refs = item.references
-    findings = [
+    chords = [_harte(c) for c in refs.chords]
+    findings: list[Finding] = [
+        ("chord_not_in_song", f"names {c!r}, not a chord")
+        for c, h in zip(refs.chords, chords, strict=True)
+        if h is None
+    ]
+    findings += [
         *check_text(text, facts),
-        *check_chords((triad(_harte_or_symbol(c)) for c in refs.chords), facts),
+        *check_chords((h for h in chords if h is not None), facts),
         *check_times(refs.seconds, facts),
         *check_bars(refs.bars, facts),
         *check_mcq(item),
     ]
-    if item.type == "chord" and len(refs.seconds) == 1 and len(refs.chords) == 1:
-        findings += check_chord_at(refs.seconds[0], triad(_harte_or_symbol(refs.chords[0])), facts)
+    if item.type == "chord" and len(refs.seconds) == 1 and len(chords) == 1 and chords[0]:
+        findings += check_chord_at(refs.seconds[0], chords[0], facts)
     return list(dict.fromkeys(findings))
-
-
-def _harte_or_symbol(label: str) -> str:
-    label = label.strip()
-    return label if ":" in label else _symbol_harte(label)

@@ -7,6 +7,7 @@ from typing import Any
 
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.skills.records import SegmentCaption
+from musicflamingo.util import clock
 
 MAX_CHORDS = 150  # chord changes listed one by one; the progression summary covers the rest
 
@@ -50,11 +51,6 @@ def factsheet(facts: SongFacts) -> dict[str, Any]:
 
 def facts_json(facts: SongFacts) -> str:
     return json.dumps(factsheet(facts), ensure_ascii=False, separators=(",", ":"))
-
-
-def clock(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d}"
 
 
 def segments_text(captions: list[SegmentCaption]) -> str:

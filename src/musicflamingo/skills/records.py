@@ -8,18 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.llm.base import Usage
+from musicflamingo.util import Record
 
 RECORD_VERSION = "1.0"
 QAType = Literal["open", "mcq", "count", "time", "chord", "technique", "comparison"]
 Skill = Literal["temporal", "attribute", "harmonic", "lyric-vocal", "structural"]
-ASPECTS = (
-    "tempo_key_meter",
-    "instrumentation_production",
-    "lyrics_themes",
-    "structure_dynamics",
-    "theory_harmony",
-    "mood_context",
-)
 ReasonCode = Literal[
     "schema_invalid",
     "qa_over_limit",
@@ -46,11 +39,23 @@ ReasonCode = Literal[
 ]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Aspects(BaseModel):
+    """The six aspects of the long caption, in order: the one home of their names."""
+
+    model_config = ConfigDict(extra="ignore")  # extra keys in an LLM's reply are dropped
+
+    tempo_key_meter: str
+    instrumentation_production: str
+    lyrics_themes: str
+    structure_dynamics: str
+    theory_harmony: str
+    mood_context: str
 
 
-class SegmentCaption(_Record):
+ASPECTS = tuple(Aspects.model_fields)
+
+
+class SegmentCaption(Record):
     """Stage 1: a short surface-level caption of one 30 s window."""
 
     index: int
@@ -59,7 +64,7 @@ class SegmentCaption(_Record):
     text: str
 
 
-class SkillsCaption(_Record):
+class SkillsCaption(Record):
     """Stage 3: the long caption, one paragraph per aspect."""
 
     aspects: dict[str, str]
@@ -73,13 +78,13 @@ class SkillsCaption(_Record):
         return len(self.text.split())
 
 
-class References(_Record):
+class References(Record):
     seconds: list[float] = Field(default_factory=list)
     bars: list[int] = Field(default_factory=list)
     chords: list[str] = Field(default_factory=list)
 
 
-class QAItem(_Record):
+class QAItem(Record):
     """Stage 3: one question with its answer, rationale and what it refers to."""
 
     question: str = Field(min_length=3)
@@ -91,7 +96,7 @@ class QAItem(_Record):
     references: References = Field(default_factory=References)
 
 
-class Drop(_Record):
+class Drop(Record):
     """Something left out of the dataset (or, in ``flags``, kept but marked), and why."""
 
     item: str  # "caption", "qa3", "distractor", ...
@@ -100,7 +105,7 @@ class Drop(_Record):
     payload: dict[str, Any] | str | None = None
 
 
-class Provenance(_Record):
+class Provenance(Record):
     llm: str | None = None
     captioner: str | None = None
     judge: str | None = None
@@ -110,7 +115,7 @@ class Provenance(_Record):
     usage: Usage = Field(default_factory=Usage)
 
 
-class SongRecord(_Record):
+class SongRecord(Record):
     """Everything the engine made of one song; written as one file when the song is done."""
 
     record_version: str = RECORD_VERSION

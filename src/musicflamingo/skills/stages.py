@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from musicflamingo import audio
 from musicflamingo.facts.extract import FactsConfig, analyze
@@ -22,21 +22,17 @@ from musicflamingo.skills.ask import WriteFailed, ask_json
 from musicflamingo.skills.captioner import SegmentCaptioner
 from musicflamingo.skills.factsheet import facts_json, segments_text
 from musicflamingo.skills.prompting import Prompt, load_prompt
-from musicflamingo.skills.records import Drop, QAItem, SegmentCaption, SkillsCaption, Usage
+from musicflamingo.skills.records import (
+    Aspects,
+    Drop,
+    QAItem,
+    SegmentCaption,
+    SkillsCaption,
+    Usage,
+)
 
 MIN_QA, MAX_QA = 12, 20
 MIN_CLIP_SECONDS = 1.0
-
-
-class Aspects(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    tempo_key_meter: str
-    instrumentation_production: str
-    lyrics_themes: str
-    structure_dynamics: str
-    theory_harmony: str
-    mood_context: str
 
 
 class CaptionReply(BaseModel):
