@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -50,6 +50,7 @@ _MODES: dict[str, Mode] = {
     "phrygian": "minor",
     "locrian": "minor",
 }
+_LETTER_MODES: dict[str, Mode] = {"m": "minor", "M": "major"}  # "Bbm", "CM"
 _KEY = re.compile(rf"^\s*({NOTE_PATTERN})\s*(?::\s*)?([A-Za-z]+)?\s*$")
 
 # Lead-sheet chord suffixes -> Harte shorthand (with added degrees where Harte has none).
@@ -157,7 +158,7 @@ def _split_key(text: str) -> tuple[str, Mode | None]:
     tonic, word = m.group(1), m.group(2)
     if word is None:
         return tonic, None
-    mode = {"m": "minor", "M": "major"}.get(word) or _MODES.get(word.lower())
+    mode = _LETTER_MODES.get(word) or _MODES.get(word.lower())
     if mode is None:
         raise ValueError(f"unknown mode {word!r} in key {text!r} (expected major or minor)")
     return tonic, mode
@@ -215,13 +216,14 @@ def subdominant(estimate: str | Key, reference: str | Key) -> bool:
 
 def key_relation(estimate: str | Key, reference: str | Key) -> KeyRelation:
     """The closest relation of two keys, in the order of ``mir_eval.key.weighted_score``."""
-    for name, test in (
+    relations: tuple[tuple[KeyRelation, Callable[[str | Key, str | Key], bool]], ...] = (
         ("same", same_key),
         ("dominant", dominant),
         ("relative", relative),
         ("parallel", parallel),
         ("subdominant", subdominant),
-    ):
+    )
+    for name, test in relations:
         if test(estimate, reference):
             return name
     return "unrelated"
@@ -287,7 +289,7 @@ def to_harte(chord: str) -> str:
         pass
     m = _SYMBOL.match(text)
     quality = _SYMBOL_QUALITY.get(m.group(2)) if m else None
-    if quality is None:
+    if m is None or quality is None:
         raise ValueError(f"not a chord symbol or Harte label: {chord!r} (e.g. Am7, C/E, A:min7)")
     root, bass = m.group(1), m.group(3)
     label = root if quality == "maj" else f"{root}:{quality}"
@@ -440,6 +442,7 @@ def parse_meter(text: str) -> Meter:
     """``parse_meter("6/8") == Meter(6, 8, beats_per_bar=2, compound=True)``."""
     validate_meter(text)
     m = _METER.match(text)
+    assert m is not None  # validated
     num, den = int(m.group(1)), int(m.group(2))
     compound = num > 3 and num % 3 == 0
     return Meter(num, den, num // 3 if compound else num, compound)

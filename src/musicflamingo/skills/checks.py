@@ -143,7 +143,7 @@ def stated_chords(text: str) -> list[str]:
         if qualified or _CHORD_CONTEXT.search(text[: m.start()]):
             for i, token in enumerate(tokens):
                 found.setdefault(m.start() + i, _harte(token))
-    return [found[k] for k in sorted(found) if found[k] is not None]
+    return [label for _, label in sorted(found.items()) if label is not None]
 
 
 def _measured(segments: Iterable[ChordSegment]) -> list[str]:
