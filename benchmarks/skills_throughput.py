@@ -22,8 +22,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from musicflamingo.analyze import expand_inputs
 from musicflamingo.facts.extract import FactsConfig
+from musicflamingo.inputs import expand_inputs
 from musicflamingo.skills.build import build
 from musicflamingo.skills.factsheet import facts_json, segments_text
 from musicflamingo.skills.filter import FilterConfig, default_embedder, stage4_filter

@@ -43,7 +43,7 @@ def test_single_song_writes_facts_report_and_plots(tmp_path):
     song = first_fixtures(1)[0]
     r = cli("analyze", str(song), "--out", str(tmp_path), "--lyrics-model", "none")
     assert r.returncode == 0, r.stderr
-    folder = tmp_path / song.stem
+    (folder,) = tmp_path.glob(f"{song.stem}-????????")  # readable name + hash of the path
     facts = SongFacts.from_json((folder / "facts.json").read_text())
     assert facts.tempo is not None and facts.key is not None and facts.chords
     report = (folder / "report.md").read_text()
@@ -70,7 +70,7 @@ def test_bad_single_file_is_one_line_and_nonzero(tmp_path):
     assert r.returncode == 1
     lines = [x for x in r.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and str(bad) in lines[0] and lines[0].startswith("error:")
-    assert not (tmp_path / "out" / "broken" / "facts.json").exists()
+    assert not list(tmp_path.rglob("facts.json"))
 
 
 def _batch_folder(tmp_path: Path) -> Path:
@@ -97,16 +97,17 @@ def test_batch_completes_the_rest_and_lists_failures_then_resumes(tmp_path):
     assert set(failed) == {"corrupt.mp3", "empty.wav", "dangling.flac"}
     assert "empty file" in failed["empty.wav"] and "broken symbolic link" in failed["dangling.flac"]
     assert len(summary["done"]) == 4  # two fixtures, the m4a in a subfolder, the silence
-    assert (out / "sub__tone" / "facts.json").exists()
-    silent = SongFacts.from_json((out / "silence" / "facts.json").read_text())
+    (tone_facts,) = out.glob("sub__tone-*/facts.json")
+    (silence_facts,) = out.glob("silence-*/facts.json")
+    silent = SongFacts.from_json(silence_facts.read_text())
     assert silent.key is None and "silence" in silent.undetected["chords"]
-    stamp = (out / "sub__tone" / "facts.json").stat().st_mtime_ns
+    stamp = tone_facts.stat().st_mtime_ns
     again = cli(
         "analyze", str(songs), "--out", str(out), "--lyrics-model", "none", "--format", "json"
     )
     listing = json.loads(again.stdout)
     assert len(listing["skipped"]) == 4 and listing["done"] == [] and len(listing["failed"]) == 3
-    assert (out / "sub__tone" / "facts.json").stat().st_mtime_ns == stamp
+    assert tone_facts.stat().st_mtime_ns == stamp
 
 
 def test_killed_batch_resumes_without_redoing_finished_songs(tmp_path):
@@ -149,3 +150,47 @@ def test_killed_batch_resumes_without_redoing_finished_songs(tmp_path):
         assert (out / name / "facts.json").stat().st_mtime_ns == stamp
     for p in out.glob("*/facts.json"):
         SongFacts.from_json(p.read_text())
+
+
+def test_songs_whose_names_slug_alike_get_their_own_folders_and_resume_checks_owner(tmp_path):
+    """`a b.wav`/`a_b.wav` and `good.wav`/`good.mp3` once shared one folder: one song's
+    facts overwrote the other's and a rerun called both done."""
+    songs, out = tmp_path / "songs", tmp_path / "out"
+    songs.mkdir()
+    lengths = {"a b.wav": 3.0, "a_b.wav": 4.0, "good.wav": 5.0, "good.mp3": 6.0}
+    for i, (name, seconds) in enumerate(lengths.items()):
+        samples = tone(seconds, 16_000, 1, freq=220.0 * (i + 1))
+        if name.endswith(".mp3"):
+            encode(songs / name, samples, 16_000, "libmp3lame", "mp3")
+        else:
+            sf.write(songs / name, samples[0], 16_000)
+    args = ("analyze", str(songs), "--out", str(out), "--lyrics-model", "none", "--workers", "1")
+    r = cli(*args, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    written = {Path(p).parent for p in json.loads(r.stdout)["done"]}
+    assert len(written) == 4 and all(f.parent == out for f in written)
+    facts = {f: SongFacts.from_json((f / "facts.json").read_text()) for f in written}
+    assert sorted(Path(x.source.path).name for x in facts.values()) == sorted(lengths)
+    for f in facts.values():
+        assert abs(f.duration - lengths[Path(f.source.path).name]) < 0.1
+    # a stored record that belongs to another song is redone, not trusted
+    a_b = next(f for f, x in facts.items() if Path(x.source.path).name == "a_b.wav")
+    a_space = next(f for f, x in facts.items() if Path(x.source.path).name == "a b.wav")
+    shutil.copy(a_space / "facts.json", a_b / "facts.json")
+    again = json.loads(cli(*args, "--format", "json").stdout)
+    assert again["done"] == [str(a_b / "facts.json")] and len(again["skipped"]) == 3
+    redone = SongFacts.from_json((a_b / "facts.json").read_text())
+    assert Path(redone.source.path).name == "a_b.wav" and abs(redone.duration - 4.0) < 0.1
+
+
+def test_a_file_named_dots_is_written_inside_out(tmp_path):
+    """`...wav` once got the folder `..` and its outputs landed beside --out."""
+    song = tmp_path / "in" / "...wav"
+    song.parent.mkdir()
+    sf.write(song, tone(3.0, 16_000)[0], 16_000, format="WAV")
+    out = tmp_path / "work" / "out"
+    r = cli("analyze", str(song), "--out", str(out), "--lyrics-model", "none")
+    assert r.returncode == 0, r.stderr
+    written = list((tmp_path / "work").rglob("facts.json"))
+    assert len(written) == 1 and written[0].parent.parent == out
+    assert written[0].parent.name not in ("", ".", "..")

@@ -2,47 +2,31 @@
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from musicflamingo.facts.extract import FactsConfig, analyze
 from musicflamingo.facts.schema import SongFacts
+from musicflamingo.inputs import output_folder
 from musicflamingo.report import markdown, plots
 from musicflamingo.runner import RunSummary, run_jobs
+from musicflamingo.util import atomic_write
 
-MEDIA_SUFFIXES = {
-    ".wav",
-    ".wave",
-    ".flac",
-    ".ogg",
-    ".oga",
-    ".opus",
-    ".mp3",
-    ".m4a",
-    ".aac",
-    ".mp4",
-    ".m4v",
-    ".mkv",
-    ".webm",
-    ".mov",
-    ".avi",
-    ".aif",
-    ".aiff",
-    ".wma",
-    ".ac3",
-    ".mka",
-}
+if TYPE_CHECKING:
+    from musicflamingo.model.report import ListenReport
+
 FACTS_FILE = "facts.json"
 REPORT_FILE = "report.md"
+MODEL_FILE = "model.json"
 
 
 @dataclass(frozen=True)
 class Job:
+    """One song (an absolute path, as its facts will record it) and its output folder."""
+
     song: Path
     folder: Path
 
@@ -50,52 +34,35 @@ class Job:
         return str(self.song)
 
 
-def expand_inputs(inputs: list[str]) -> tuple[list[Path], Path | None]:
-    """Files named directly (any extension), media files under folders, glob patterns.
-
-    Returns the songs and the folder they share when a folder or glob was given."""
-    songs: list[Path] = []
-    root: Path | None = None
-    for raw in inputs:
-        p = Path(raw)
-        if p.is_dir():
-            root = p
-            found = (
-                q
-                for q in sorted(p.rglob("*"))
-                if q.suffix.lower() in MEDIA_SUFFIXES
-                and not q.name.startswith(".")
-                and (q.is_file() or q.is_symlink())
-            )
-            songs.extend(found)
-        elif any(ch in raw for ch in "*?[") and not p.exists():
-            matches = sorted(Path(m) for m in glob.glob(raw, recursive=True))
-            songs.extend(m for m in matches if not m.is_dir())
-            root = Path(os.path.commonpath([str(m.parent) for m in matches])) if matches else None
-        else:
-            songs.append(p)
-    return list(dict.fromkeys(songs)), root
-
-
-def output_folder(song: Path, out: Path, root: Path | None) -> Path:
-    """A stable folder per song: its path below the input root, made filesystem-safe."""
-    rel = (
-        song.relative_to(root)
-        if root is not None and song.is_relative_to(root)
-        else Path(song.name)
-    )
-    slug = re.sub(r"[^\w.-]+", "_", str(rel.with_suffix("")).replace(os.sep, "__"))
-    return out / slug
-
-
 def write_outputs(facts: SongFacts, folder: Path) -> None:
-    """Plots and report first, facts.json last (atomic), so its presence means done."""
+    """Plots and report first, facts.json last, so its presence means done. A model.json
+    left from earlier facts is removed: its fact check was against those."""
     folder.mkdir(parents=True, exist_ok=True)
-    pngs = plots.render_all(facts, folder)
-    (folder / REPORT_FILE).write_text(markdown.render(facts, pngs), encoding="utf-8")
-    tmp = folder / (FACTS_FILE + ".tmp")
-    tmp.write_text(facts.to_json(), encoding="utf-8")
-    tmp.replace(folder / FACTS_FILE)
+    (folder / MODEL_FILE).unlink(missing_ok=True)
+    plots.render_all(facts, folder)
+    write_report(folder, facts)
+    atomic_write(folder / FACTS_FILE, facts.to_json())
+
+
+def write_report(folder: Path, facts: SongFacts | None = None) -> Path:
+    """Rebuild report.md from the folder's records: the facts (and their plots), then the
+    model's section when model.json is there. Rebuilt whole, never appended to."""
+    if facts is None:
+        facts = SongFacts.from_json((folder / FACTS_FILE).read_text(encoding="utf-8"))
+    text = markdown.render(facts, {p.stem: p for p in sorted(folder.glob("*.png"))})
+    model = folder / MODEL_FILE
+    if model.is_file():
+        from musicflamingo.model.report import ListenReport, render_markdown
+
+        heard = ListenReport.from_json(model.read_text(encoding="utf-8"))
+        text = text.rstrip("\n") + "\n\n" + render_markdown(heard)
+    return atomic_write(folder / REPORT_FILE, text)
+
+
+def save_listen(report: ListenReport, folder: Path) -> None:
+    """Store the model's `ListenReport` as model.json and rebuild report.md with it."""
+    atomic_write(folder / MODEL_FILE, report.to_json())
+    write_report(folder)
 
 
 def run_one(job: Job, config: FactsConfig) -> SongFacts:
@@ -105,14 +72,14 @@ def run_one(job: Job, config: FactsConfig) -> SongFacts:
 
 
 def is_done(job: Job) -> bool:
-    path = job.folder / FACTS_FILE
-    if not path.is_file():
-        return False
+    """facts.json is there, valid, and of this job's song (same path and size); a record
+    of another song (an old naming, a different input root) is redone, not trusted."""
     try:
-        SongFacts.from_json(path.read_text(encoding="utf-8"))
-    except ValueError:
+        facts = SongFacts.from_json((job.folder / FACTS_FILE).read_text(encoding="utf-8"))
+        size = job.song.stat().st_size
+    except (OSError, ValueError):
         return False
-    return True
+    return facts.source.path == str(job.song) and facts.source.size_bytes == size
 
 
 def analyze_many(
@@ -123,7 +90,7 @@ def analyze_many(
     workers: int,
     force: bool = False,
 ) -> RunSummary[Job]:
-    jobs = [Job(s, output_folder(s, out, root)) for s in songs]
+    jobs = [Job(s.absolute(), output_folder(s, out, root)) for s in songs]
     summary = run_jobs(
         jobs,
         partial(run_one, config=config),
@@ -142,6 +109,4 @@ def write_summary(summary: RunSummary[Job], out: Path) -> Path:
         "skipped_already_done": [str(j.song) for j in summary.skipped],
         "failed": [{"path": str(j.song), "reason": why} for j, why in summary.failed],
     }
-    path = out / "summary.json"
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return path
+    return atomic_write(out / "summary.json", json.dumps(data, indent=2))

@@ -67,8 +67,9 @@ def analyze_cmd(
     """Measure tempo, beats, meter, key, chords, sections, loudness and lyrics; write a JSON,
     a Markdown report and plots per song. With --model, Music Flamingo's caption, key facts
     (checked against the measured facts) and answers are added to the report."""
-    from musicflamingo.analyze import analyze_many, expand_inputs, output_folder, write_outputs
+    from musicflamingo.analyze import analyze_many, write_outputs
     from musicflamingo.facts.extract import FactsConfig, analyze
+    from musicflamingo.inputs import expand_inputs, output_folder
 
     if fmt not in ("table", "json"):
         raise fail(f"--format must be 'table' or 'json', not {fmt!r}", 2)
@@ -88,10 +89,10 @@ def analyze_cmd(
     single = len(songs) == 1 and root is None
     if single:
         try:
+            folder = output_folder(songs[0], out, None)
             facts = analyze(songs[0], config)
-        except audio.AudioError as e:
+        except (audio.AudioError, ValueError) as e:
             raise fail(str(e)) from None
-        folder = output_folder(songs[0], out, None)
         write_outputs(facts, folder)
         listen = None
         if model is not None:
@@ -107,7 +108,10 @@ def analyze_cmd(
         else:
             _print_facts(facts, folder)
         return
-    summary = analyze_many(songs, out, root, config, n_workers, force=force)
+    try:
+        summary = analyze_many(songs, out, root, config, n_workers, force=force)
+    except ValueError as e:  # an output folder that would land outside --out
+        raise fail(str(e)) from None
     if model is not None:
         from musicflamingo.facts.schema import SongFacts
 
@@ -163,7 +167,8 @@ def _listen(
     device: str | None,
     dtype: str | None,
 ):
-    """Run the model on one song, append its section to report.md, save model.json."""
+    """Run the model on one song, save model.json and rebuild report.md with its section."""
+    from musicflamingo.analyze import save_listen
     from musicflamingo.model import api
     from musicflamingo.model.loading import ModelError
     from musicflamingo.model.runtime import MusicFlamingo
@@ -171,7 +176,7 @@ def _listen(
     try:
         if model not in _LOADED:  # one load per process, reused across songs
             _LOADED[model] = MusicFlamingo.from_pretrained(model, device=device, dtype=dtype)
-        report, section = api.analyze(
+        report, _ = api.analyze(
             song,
             _LOADED[model],
             questions=questions,
@@ -182,9 +187,7 @@ def _listen(
         )
     except (ModelError, ValueError) as e:
         raise fail(str(e)) from None
-    (folder / "model.json").write_text(report.to_json(), encoding="utf-8")
-    with (folder / "report.md").open("a", encoding="utf-8") as f:
-        f.write("\n" + section + "\n")
+    save_listen(report, folder)
     return report
 
 
@@ -283,7 +286,7 @@ def skills_build(
     """Stages 1-4 over SONGS into OUT: Audio Flamingo JSON, Parquet shards, manifest."""
     from musicflamingo.facts.extract import FactsConfig
     from musicflamingo.llm.base import LLMError
-    from musicflamingo.skills.build import build
+    from musicflamingo.skills.build import BuildLocked, build
     from musicflamingo.skills.captioner import EndpointCaptioner, ModelCaptioner
 
     if not songs.is_dir():
@@ -307,7 +310,7 @@ def skills_build(
             judge=_text_llm(judge_endpoint, judge_model, api_key),
             retry_failed=retry_failed,
         )
-    except (LLMError, ValueError) as e:
+    except (LLMError, ValueError, BuildLocked) as e:
         raise fail(str(e)) from None
     songs_n, rows = manifest["songs"], manifest["rows"]
     err.print(

@@ -27,7 +27,8 @@ class RunSummary(Generic[T]):
     failed: list[tuple[T, str]] = field(default_factory=list)
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
+    """The one line a failed item is recorded with: the error's ``reason`` or message."""
     text = (getattr(exc, "reason", None) or str(exc)).strip().splitlines()
     return (text[0] if text else "") or type(exc).__name__
 
@@ -42,7 +43,7 @@ def run_jobs(
 ) -> RunSummary[T]:
     """Apply ``job`` to every item not yet done; ``job`` must be a picklable function."""
     summary: RunSummary[T] = RunSummary()
-    todo = []
+    todo: list[T] = []
     for item in items:
         (summary.skipped if is_done(item) else todo).append(item)
     columns = (
@@ -61,7 +62,7 @@ def run_jobs(
                 if on_result is not None:
                     on_result(item, result)
             else:
-                summary.failed.append((item, _reason(error)))
+                summary.failed.append((item, failure_reason(error)))
             progress.update(task, advance=1, current=str(item)[-60:])
 
         if workers <= 1 or len(todo) <= 1:
