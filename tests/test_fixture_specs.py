@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from fixturegen.catalogue import (  # noqa: E402
     DEMO_LICENCE,
     CorpusPiece,
+    Demo,
     Song,
     beat_grid,
     load_catalogue,
@@ -160,3 +161,13 @@ def test_a_piece_that_fails_is_reported_and_no_index_written(tmp_path: Path) -> 
     assert (truths, rows) == ([], [])
     assert failed == ["x: ValueError: x: the song must end on the tonic, not V"]
     assert not (out / "index.json").exists()
+
+
+def test_demo_poem_must_fit_the_form() -> None:
+    data = load_demo().model_dump()
+    data["voice"]["poem"]["sun"].pop()
+    with pytest.raises(ValidationError, match=r"stanza 'sun' needs one line per two bars"):
+        Demo.model_validate(data)
+    data["voice"]["stanzas"].pop()
+    with pytest.raises(ValidationError, match="3 stanzas for 4 sung sections"):
+        Demo.model_validate(data)

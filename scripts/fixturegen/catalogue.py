@@ -157,6 +157,19 @@ class Demo(Record):
     song: Song
     voice: Voice
 
+    @model_validator(mode="after")
+    def _poem_fits_the_form(self) -> Demo:
+        sung = [s for s in self.song.parts() if s.label not in ("intro", "outro")]
+        if len(sung) != len(self.voice.stanzas):
+            raise ValueError(f"{len(self.voice.stanzas)} stanzas for {len(sung)} sung sections")
+        for section, stanza in zip(sung, self.voice.stanzas, strict=True):
+            if len(self.voice.poem[stanza]) != (section.bars + 1) // 2:
+                raise ValueError(
+                    f"stanza {stanza!r} needs one line per two bars of section "
+                    f"{section.label} ({section.bars} bars)"
+                )
+        return self
+
 
 class Catalogue(Record):
     """Every fixture: composed songs first, then corpus pieces (the index order)."""
