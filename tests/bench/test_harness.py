@@ -211,3 +211,27 @@ def test_damaged_lines_are_skipped_and_a_torn_run_json_is_one_clear_error(
 def test_judge_reply(reply: str, score: float | None, reason: str) -> None:
     spec = registry.get("musiccaps").judge
     assert _judge_reply(reply, spec) == (score, reason)
+
+
+def test_every_recipe_module_is_discovered_and_complete() -> None:
+    import pkgutil
+
+    from musicflamingo.bench import recipes
+    from musicflamingo.bench.loaders import LoadedBenchmark
+
+    modules = {m.name for m in pkgutil.iter_modules(recipes.__path__)}
+    found = {
+        name
+        for name in modules
+        for r in __import__(f"musicflamingo.bench.recipes.{name}", fromlist=["RECIPES"]).RECIPES
+        if registry.get(r.name) is r
+    }
+    assert found == modules and len(registry.REGISTRY) == 16
+    empty = LoadedBenchmark(benchmark="x", source=Path("x"), items=[], answer_vocabulary=[])
+    for recipe in registry.REGISTRY.values():
+        assert recipe.paper is not None and recipe.paper.metric in (recipe.metric, "accuracy")
+        if recipe.metric == "accuracy" and recipe.name != "mmau-pro":  # it loads an embedder
+            assert recipe.scorer(empty).rule
+        elif recipe.metric != "accuracy":
+            with pytest.raises(ValueError, match="not per-item accuracy"):
+                recipe.scorer(empty)

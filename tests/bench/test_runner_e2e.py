@@ -165,8 +165,8 @@ def test_default_out_dir_and_selection() -> None:
         "musicflamingo-eval/music-flamingo-hf-think"
     )
     assert default_out_dir(endpoint="http://host:8000/v1").name == "http_host_8000_v1"
-    assert [e.name for e in registry.select(["mmau", "all"])][:2] == ["mmau", "mmau-test"]
-    assert len(registry.select(["all"])) == len(registry.REGISTRY)
+    names = [e.name for e in registry.select(["mmau", "all"])]
+    assert names[0] == "mmau" and len(names) == len(set(names)) == len(registry.REGISTRY)
     with pytest.raises(ValueError, match="unknown benchmark"):
         registry.select(["mmau-music"])
 

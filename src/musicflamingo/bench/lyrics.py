@@ -71,12 +71,9 @@ def error_rates(
         return text.replace(" ", "") if language == "zh" else text
 
     refs, hyps = [norm(r) for r in references], [norm(h) for h in hypotheses]
-    if language == "zh":
-        metric, measure = "cer", jiwer.cer
-        units = sum(len(r) for r in refs)
-    else:
-        metric, measure = "wer", jiwer.wer
-        units = sum(len(r.split()) for r in refs)
+    metric: Literal["wer", "cer"] = "cer" if language == "zh" else "wer"
+    measure = jiwer.cer if language == "zh" else jiwer.wer
+    units = sum(len(r) if language == "zh" else len(r.split()) for r in refs)
     if units == 0:
         raise ValueError("the references are empty after normalisation")
     return ErrorRates(

@@ -133,7 +133,7 @@ class Recipe:
         if self.kind in ("open", "classification"):
             text = f"{item.question}\n{self.instruction}" if self.instruction else item.question
             return Prompt(task="ask", question=text)
-        return Prompt(task=self.kind)
+        return Prompt(task="lyrics" if self.kind == "lyrics" else "caption")
 
     def scorer(self, loaded: LoadedBenchmark, resources: Resources | None = None) -> Scorer:
         """The benchmark's per-item rule (accuracy benchmarks only)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ConfigDict
 
@@ -74,7 +75,7 @@ class Measure(_Frozen):
     n_scored: int
     unanswered_rate: float | None = None
     breakdowns: dict[str, dict[str, Group]] = {}
-    details: dict[str, float | str] = {}
+    details: dict[str, int | float | str] = {}
 
 
 class BenchResult(_Frozen):
@@ -134,6 +135,7 @@ def judge_measure(
 ) -> Measure:
     """Mean judge score over the items the judge scored; unreadable verdicts are counted."""
     scored = [i for i in items if scores.get(i.id) is not None]
+    scored_values = {i.id: float(scores[i.id] or 0.0) for i in scored}
     breakdowns: dict[str, dict[str, Group]] = {}
     for key in BREAKDOWN_KEYS:
         groups: dict[str, list[BenchItem]] = {}
@@ -142,11 +144,11 @@ def judge_measure(
                 groups.setdefault(item.metadata[key], []).append(item)
         if groups:
             breakdowns[key] = {
-                v: Group(n=len(g), value=_mean(scores[i.id] for i in g))
+                v: Group(n=len(g), value=_mean(scored_values[i.id] for i in g))
                 for v, g in sorted(groups.items())
             }
     return Measure(
-        value=_mean(scores[i.id] for i in scored),
+        value=_mean(scored_values.values()),
         rule=rule,
         n_scored=len(scored),
         unanswered_rate=_pct(sum(not answered[i.id] for i in items) / len(items))
@@ -157,12 +159,13 @@ def judge_measure(
     )
 
 
-def lyrics_measure(items: Sequence[BenchItem], texts: Mapping[str, str], language: str) -> Measure:
+def lyrics_measure(
+    items: Sequence[BenchItem], texts: Mapping[str, str], language: Literal["en", "zh"]
+) -> Measure:
     """Corpus WER/CER (percent, normalised; raw in details) of the lyric sheets with their
     markup stripped, overall and per language/category."""
     if not items:
         return Measure(value=None, rule=f"{language} error rate", n_scored=0)
-    language = "zh" if language == "zh" else "en"
 
     def rates(group: Sequence[BenchItem]) -> ErrorRates:
         return error_rates(
@@ -218,11 +221,16 @@ def _listing(title: str, entries: Sequence[str]) -> list[str]:
 def render_markdown(results: RunResults) -> str:
     """The run as Markdown: the main table, notes, breakdowns, missing audio and errors."""
     c = results.config
+    how = (
+        "scored from a predictions file"
+        if c.predictions
+        else f"think: {c.think} · seed: {c.seed} · limit: {c.limit or 'all'} · "
+        f"prompts: {c.prompt_version}"
+    )
     lines = [
         f"# Evaluation: {c.label}",
         "",
-        f"think: {c.think} · seed: {c.seed} · limit: {c.limit or 'all'} · "
-        f"prompts: {c.prompt_version} · data: {c.data_root}",
+        f"{how} · data: {c.data_root}",
         "",
         "| benchmark | metric | this run | Music Flamingo (paper) | best prior (paper) "
         "| scored / items | missing audio | errors | unanswered % | rule | extraction |",

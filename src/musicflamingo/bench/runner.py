@@ -164,25 +164,27 @@ class RuntimeBackend:
     def generate(self, jobs: Sequence[Job]) -> list[Generation | Exception]:
         from musicflamingo.model.runtime import Request
 
-        clips = [self._clip(path) for path, _ in jobs]
-        good = [i for i, c in enumerate(clips) if isinstance(c, audio.Audio)]
+        out: list[Generation | Exception] = []
+        good: dict[int, audio.Audio] = {}
+        for i, (path, _) in enumerate(jobs):
+            clip = self._clip(path)
+            out.append(clip if isinstance(clip, Exception) else Generation(text=""))
+            if isinstance(clip, audio.Audio):
+                good[i] = clip
         requests = [
-            Request(clips[i], p.task, question=p.question, options=p.options, think=self.think,
+            Request(clip, p.task, question=p.question, options=p.options, think=self.think,
                     max_new_tokens=self.max_new_tokens)
-            for i in good for p in [jobs[i][1]]
+            for i, clip in good.items() for p in [jobs[i][1]]
         ]  # fmt: skip
-        out: list[Generation | Exception] = list(clips)  # type: ignore[arg-type]
         try:
             answers = self.mf.generate(requests, progress=False) if requests else []
         except Exception as e:  # noqa: BLE001 - every item of the batch records it
-            answers = [e] * len(good)
+            for i in good:
+                out[i] = e
+            return out
         for i, a in zip(good, answers, strict=True):
-            out[i] = (
-                a
-                if isinstance(a, Exception)
-                else Generation(
-                    text=a.text, new_tokens=a.new_tokens, finished=a.finished, warnings=a.warnings
-                )
+            out[i] = Generation(
+                text=a.text, new_tokens=a.new_tokens, finished=a.finished, warnings=a.warnings
             )
         return out
 
@@ -334,6 +336,7 @@ def _official(
     plan: _Plan, done: list[BenchItem], texts: dict[str, str], ctx: _Scoring
 ) -> list[Measure]:
     """`official_measures`; every verdict goes to ``scores.jsonl``."""
+    assert plan.loaded is not None
     measures, scores = official_measures(plan.entry, plan.loaded, done, texts, ctx.resources)
     atomic_write(plan.folder / "scores.jsonl", "".join(s.model_dump_json() + "\n" for s in scores))
     return measures
@@ -415,13 +418,13 @@ def _submission(plan: _Plan, done: list[BenchItem], texts: dict[str, str]) -> Me
 
 def _result(plan: _Plan, ctx: _Scoring) -> BenchResult:
     entry = plan.entry
-    head = dict(
+    head = BenchResult(
         benchmark=entry.name, title=entry.title, metric=entry.metric,
-        availability=entry.availability, paper=entry.paper,
+        availability=entry.availability, paper=entry.paper, note=entry.note,
     )  # fmt: skip
     if plan.loaded is None:
-        return BenchResult(**head, note=plan.note)
-    texts = {}
+        return head.model_copy(update={"note": plan.note})
+    texts: dict[str, str] = {}
     for row in plan.store("outputs.jsonl", OutputRow).read():
         texts.setdefault(row.item_id, row.text)
     errors = {r.item_id: r.error for r in plan.store("errors.jsonl", ErrorRow).read()}
@@ -443,14 +446,16 @@ def _result(plan: _Plan, ctx: _Scoring) -> BenchResult:
         for i in plan.items
         if i.id not in plan.loaded.audio_paths and i.id not in plan.loaded.rejected_audio
     ]
-    return BenchResult(
-        **head,
-        n_items=len(plan.items),
-        n_missing_audio=len(missing),
-        missing_audio=missing,
-        errors={i.id: errors[i.id] for i in plan.items if i.id in errors and i.id not in texts},
-        measures=measures,
-        note=entry.note,
+    return head.model_copy(
+        update={
+            "n_items": len(plan.items),
+            "n_missing_audio": len(missing),
+            "missing_audio": missing,
+            "errors": {
+                i.id: errors[i.id] for i in plan.items if i.id in errors and i.id not in texts
+            },
+            "measures": measures,
+        }
     )
 
 
@@ -487,15 +492,17 @@ def run(
     if (model is None) == (endpoint is None):
         raise ValueError("give either a model (hub id or folder) or an endpoint URL")
     entries = registry.select(benchmarks)
-    endpoint, out = _remote(endpoint), Path(out_dir)
-    served = endpoint and EndpointModel(
-        endpoint.url, endpoint.model, api_key=endpoint.api_key, concurrency=batch_size,
-        seed=seed, think=think, max_new_tokens=max_new_tokens,
-    )  # fmt: skip
+    remote, out = _remote(endpoint), Path(out_dir)
+    served = None
+    if remote is not None:
+        served = EndpointModel(
+            remote.url, remote.model, api_key=remote.api_key, concurrency=batch_size,
+            seed=seed, think=think, max_new_tokens=max_new_tokens,
+        )  # fmt: skip
     config = RunConfig(
         model=None if model is None else _model_id(model),
-        endpoint=endpoint and endpoint.url,
-        endpoint_model=served and served.model_id,
+        endpoint=None if remote is None else remote.url,
+        endpoint_model=None if served is None else served.model_id,
         think=think, seed=seed, limit=limit, max_new_tokens=max_new_tokens,
         prompt_version=registry.PROMPT_VERSION,
         data_root=str(data_root),
@@ -517,18 +524,26 @@ def run(
 
     @functools.cache
     def backend() -> Backend:
-        return served or RuntimeBackend(
+        if served is not None:
+            return served
+        assert model is not None
+        return RuntimeBackend(
             model, batch_size=batch_size, think=think, max_new_tokens=max_new_tokens,
             device=device, dtype=dtype, seed=seed,
         )  # fmt: skip
 
     with bar:
         _generate(plans, backend, batch_size, bar)
-    judge, extractor = _remote(judge), _remote(extractor)
+    judging, extracting = _remote(judge), _remote(extractor)
     ctx = _Scoring(
-        judge=judge and Judge(judge.url, judge.model, api_key=judge.api_key, seed=seed),
-        extractor=extractor
-        and AnswerExtractor(extractor.url, extractor.model, api_key=extractor.api_key, seed=seed),
+        judge=None
+        if judging is None
+        else Judge(judging.url, judging.model, api_key=judging.api_key, seed=seed),
+        extractor=None
+        if extracting is None
+        else AnswerExtractor(
+            extracting.url, extracting.model, api_key=extracting.api_key, seed=seed
+        ),
         resources=Resources(embedder),
     )
     outcome = RunResults(config=config, benchmarks=[_result(p, ctx) for p in plans])

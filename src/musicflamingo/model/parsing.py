@@ -300,7 +300,8 @@ def _load_object(text: str) -> tuple[dict[str, Any] | None, list[str]]:
     it, trailing commas, a cut-off reply), fixing non-JSON spellings in order until it
     parses; the repairs made are named."""
     repairs: list[str] = []
-    for name, fix in [("", str), *_SPELLINGS]:
+    steps: list[tuple[str, Callable[[str], str]]] = [("", str), *_SPELLINGS]
+    for name, fix in steps:
         fixed = fix(text)
         if name and fixed == text:
             continue
@@ -371,6 +372,8 @@ class Choice(BaseModel):
 
 
 def option_markers(letters: str) -> re.Pattern[str]:
+    """Standalone option markers for `letters`: "(B)", "[B]", "B)", "B.", "B:", a letter
+    ending the text or leading it before a dash or comma, "answer/option/choice is B"."""
     c = f"[{letters}]"
     return re.compile(
         rf"[(\[]({c})[)\]]"
@@ -391,7 +394,8 @@ def parse_choice(text: str | None, options: Sequence[str]) -> Choice:
         i = letters.index(found.pop())
         return Choice(index=i, letter=letters[i], option=options[i], rule="letter")
     lowered = answer.lower()
-    i = next((i for i, o in enumerate(options) if o.lower().strip() in lowered), None)
-    if i is None:
+    hit = next((k for k, o in enumerate(options) if o.lower().strip() in lowered), None)
+    if hit is None:
         return Choice(index=None, letter=None, option=None, rule="none")
+    i = hit
     return Choice(index=i, letter=letters[i], option=options[i], rule="text")
