@@ -309,3 +309,31 @@ def test_cli_eval_and_report(checkpoint: Path, data: tuple[Path, str], tmp_path:
     )
     assert r.returncode == 0, r.stderr
     assert all(Path(run).name in r.stdout for run in runs)
+
+
+def test_a_bad_item_fails_alone_and_its_batch_is_asked_once(checkpoint, data, tmp_path) -> None:
+    """The local runtime: audio that does not decode is that item's error; the rest of the
+    batch goes to the model in one call (it used to be re-sent one item at a time)."""
+    from musicflamingo.audio import AudioError
+    from musicflamingo.bench.endpoint import Generation
+    from musicflamingo.bench.runner import RuntimeBackend
+
+    root, _ = data
+    loaded = registry.get("muchomusic").load(root)
+    prompts = [registry.get("muchomusic").prompt(i) for i in loaded.items[:2]]
+    good = [loaded.audio_paths[i.id] for i in loaded.items[:2]]
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio\n" * 100)
+    backend = RuntimeBackend(checkpoint, batch_size=4, max_new_tokens=TOKENS)
+    calls = []
+    generate = backend.mf.generate
+
+    def counted(requests, **kw):
+        calls.append(len(requests))
+        return generate(requests, **kw)
+
+    backend.mf.generate = counted
+    got = backend.generate([(good[0], prompts[0]), (bad, prompts[1]), (good[1], prompts[1])])
+    assert calls == [2]
+    assert isinstance(got[0], Generation) and isinstance(got[2], Generation)
+    assert isinstance(got[1], AudioError) and "notes.wav" in str(got[1])
