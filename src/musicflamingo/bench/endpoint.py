@@ -139,7 +139,7 @@ class EndpointModel(_Remote):
 
     def __init__(
         self, base_url: str, model: str | None = None, *, think: bool = False,
-        max_new_tokens: int | None = None, **remote: object,
+        max_new_tokens: int | None = None, **remote: Any,
     ) -> None:  # fmt: skip
         super().__init__(base_url, model, **remote)
         self.think = think
