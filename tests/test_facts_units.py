@@ -115,3 +115,10 @@ def test_a_loud_blip_is_too_short_not_silence(tmp_path):
     assert facts.loudness.peak_dbfs > -12
     assert facts.key is None and facts.tempo is None
     assert all(why.startswith("too short to measure") for why in facts.undetected.values())
+
+
+@pytest.mark.parametrize(
+    ("chordino", "harte"), [("Cmaj", "C:maj"), ("Dmaj7", "D:maj7"), ("Cmaj7#11", "X")]
+)
+def test_chordino_labels_starting_with_m_are_not_read_as_minor(chordino, harte):
+    assert harmony.chordino_to_harte(chordino) == harte

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 
+from musicflamingo import theory
 from musicflamingo.facts.schema import ChordSegment
-from musicflamingo.facts.tonality import PITCHES_SHARP, pitch_class
+from musicflamingo.facts.tonality import PITCHES_SHARP
+from musicflamingo.theory import pitch_class
 
 # Chordino's chord-dictionary suffixes -> Harte shorthands.
 _QUALITY = {
@@ -34,7 +35,6 @@ _QUALITY = {
 }
 _SHORT = {v: k for k, v in _QUALITY.items()}
 _DEGREE = ["1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7"]
-_LABEL = re.compile(r"^([A-G][#b]?)([^/]*)(?:/([A-G][#b]?))?$")
 MIN_CHORD_SECONDS = 0.3  # shorter Chordino segments merge into their neighbour
 
 
@@ -46,19 +46,16 @@ def _vamp_path() -> str:
 
 
 def chordino_to_harte(label: str) -> str:
-    """'Am7' -> 'A:min7', 'C/E' -> 'C:maj/3', 'N' -> 'N'."""
+    """'Am7' -> 'A:min7', 'C/E' -> 'C:maj/3', 'N' -> 'N'; a symbol theory cannot read -> 'X'."""
     label = label.strip()
     if label in ("N", "", "X"):
         return "N"
-    m = _LABEL.match(label)
-    if m is None:
-        raise ValueError(f"unrecognised Chordino label {label!r}")
-    root, suffix, bass = m.groups()
-    quality = _QUALITY.get(suffix, "min" if suffix.startswith("m") else "maj")
-    harte = f"{root}:{quality}"
-    if bass:
-        harte += "/" + _DEGREE[(pitch_class(bass) - pitch_class(root)) % 12]
-    return harte
+    try:
+        harte = theory.to_harte(label)
+    except ValueError:
+        return "X"
+    chord, slash, bass = harte.partition("/")
+    return (chord if ":" in chord else chord + ":maj") + slash + bass
 
 
 def short_name(harte: str) -> str:

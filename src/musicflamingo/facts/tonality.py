@@ -6,6 +6,7 @@ import numpy as np
 
 from musicflamingo.facts import essentia_lib
 from musicflamingo.facts.schema import Key, KeyCandidate
+from musicflamingo.theory import pitch_class
 
 PITCHES_SHARP = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 # Conventional spellings: the tonic as a key signature would name it.
@@ -16,14 +17,6 @@ KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66,
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MIN_STRENGTH = 0.35  # essentia key strength below this: no reliable tonal centre
 MIN_TONALNESS = 0.1  # share of energy in spectral peaks; below it (noise, drums): no key
-
-
-def pitch_class(name: str) -> int:
-    name = name.strip()
-    base = PITCHES_SHARP.index(name[0].upper())
-    for accidental in name[1:]:
-        base += {"#": 1, "b": -1}.get(accidental, 0)
-    return base % 12
 
 
 def key_name(pc: int, mode: str) -> str:

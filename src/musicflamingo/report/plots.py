@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from musicflamingo.facts.harmony import short_name  # noqa: E402
 from musicflamingo.facts.schema import SongFacts  # noqa: E402
-from musicflamingo.facts.tonality import pitch_class  # noqa: E402
+from musicflamingo.theory import pitch_class  # noqa: E402
 
 ROW_SECONDS = 60.0
 _SECTION_COLOURS = [tuple(c) for c in plt.get_cmap("Pastel1")(np.arange(9))]  # its 9 colours
