@@ -1,123 +1,79 @@
 """Run the MF-Skills engine over a folder of songs: `build(songs, out_dir, ...)`.
 
-Each song goes through stages 1-4 and is written as ``songs/<id>.json`` (atomic rename, so
-a killed run restarts where it stopped, losing nothing and duplicating nothing). At the end
-the per-song files are assembled into ``skills.json`` (Audio Flamingo conversation layout),
-Parquet shards under ``data/`` and ``manifest.json`` (counts, drop reasons, tokens, cost,
-model and prompt versions). Executor "local" uses `musicflamingo.runner.run_jobs`.
+Each song goes through stages 1-4 (`musicflamingo.skills.song`) and is written as
+``songs/<id>.json`` (atomic rename, so a killed run restarts where it stopped, losing
+nothing and duplicating nothing; ids are `musicflamingo.inputs.song_name`, unique per path).
+At the end the per-song files are assembled into ``skills.json`` (Audio Flamingo
+conversation layout), Parquet shards under ``data/`` and ``manifest.json`` (counts, drop
+reasons, tokens, cost, model and prompt versions). Executor "local" uses
+`musicflamingo.runner.run_jobs`, "ray" `musicflamingo.skills.ray_executor.run_ray`.
+
+One build at a time per output folder: a build holds an exclusive lock on ``OUT/.lock``
+for its whole run, and a second one fails at once with `BuildLocked` (it does not wait:
+the first may run for hours, and the user should know now).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-from musicflamingo.analyze import expand_inputs, output_folder
 from musicflamingo.facts.extract import FactsConfig
+from musicflamingo.inputs import expand_inputs, song_name
 from musicflamingo.llm.base import TextLLM
 from musicflamingo.runner import run_jobs
-from musicflamingo.skills.ask import WriteFailed
 from musicflamingo.skills.captioner import SegmentCaptioner
-from musicflamingo.skills.filter import FilterConfig, stage4_filter
+from musicflamingo.skills.filter import FilterConfig
 from musicflamingo.skills.manifest import write_dataset
-from musicflamingo.skills.prompting import load_prompt
-from musicflamingo.skills.records import Provenance, SongRecord
-from musicflamingo.skills.stages import (
-    WriteConfig,
-    stage1_segment_captions,
-    stage2_facts,
-    stage3_write,
+from musicflamingo.skills.song import (
+    Engine,
+    SongJob,
+    is_done,
+    load_record,
+    measure,
+    owned,
+    save,
+    write,
 )
+from musicflamingo.skills.stages import WriteConfig
 
 SONGS_DIR = "songs"
+LOCK_FILE = ".lock"
+__all__ = ["BuildLocked", "Engine", "SONGS_DIR", "build", "load_record", "plan", "write"]
 
 
-@dataclass(frozen=True)
-class Engine:
-    """Everything a song's stages need; picklable, so worker processes get a copy."""
-
-    llm: TextLLM
-    captioner: SegmentCaptioner | None = None
-    facts: FactsConfig = field(default_factory=FactsConfig)
-    write: WriteConfig = field(default_factory=WriteConfig)
-    filter: FilterConfig = field(default_factory=FilterConfig)
-    judge: TextLLM | None = None
+class BuildLocked(RuntimeError):
+    """Another live build holds the output folder."""
 
 
-@dataclass(frozen=True)
-class SongJob:
-    song: Path
-    song_id: str
-    out_file: Path
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` (an OS file lock, released by the kernel when the holder dies,
+    so a killed build never leaves a stale lock) or raise `BuildLocked` at once."""
+    from filelock import FileLock, Timeout
 
-    def __str__(self) -> str:
-        return str(self.song)
-
-
-def measure(path: Path, song_id: str, engine: Engine) -> SongRecord:
-    """Stages 1 and 2: segment captions (when a captioner is given) and facts."""
-    segments = stage1_segment_captions(path, engine.captioner) if engine.captioner else []
-    facts = stage2_facts(path, engine.facts)
-    provenance = Provenance(
-        captioner=engine.captioner.model_id if engine.captioner else None,
-        prompts={"segment": load_prompt("segment").id} if engine.captioner else {},
-        facts_backends=facts.backends,
-    )
-    return SongRecord(
-        id=song_id,
-        path=str(path),
-        duration=facts.duration,
-        facts=facts,
-        segment_captions=segments,
-        provenance=provenance,
-    )
-
-
-def write(record: SongRecord, engine: Engine) -> SongRecord:
-    """Stages 3 and 4; a song whose stage-3 output never validates is marked failed."""
-    p = record.provenance
-    prompts = {
-        "caption": load_prompt("caption", engine.write.caption_prompt).id,
-        "qa": load_prompt("qa", engine.write.qa_prompt).id,
-    }
-    p = p.model_copy(update={"llm": engine.llm.model_id, "prompts": {**p.prompts, **prompts}})
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / LOCK_FILE, timeout=0)
     try:
-        out = stage3_write(record.facts, record.segment_captions, engine.llm, engine.write)
-    except WriteFailed as e:
-        p.usage = p.usage + e.usage
-        return record.model_copy(update={"status": "failed", "failure": e.reason, "provenance": p})
-    p.usage = p.usage + out.usage
-    written = record.model_copy(
-        update={"caption": out.caption, "qa": out.qa, "drops": out.drops, "provenance": p}
-    )
-    return stage4_filter(written, engine.filter, judge_llm=engine.judge)
-
-
-def save(record: SongRecord, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(record.model_dump_json(indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def load_record(path: Path) -> SongRecord | None:
+        lock.acquire()
+    except Timeout:
+        raise BuildLocked(
+            f"{out}: another skills build is writing into this folder; "
+            "wait for it to finish or choose another output folder"
+        ) from None
     try:
-        return SongRecord.model_validate_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        yield
+    finally:
+        lock.release()
 
 
 def run_song(job: SongJob, engine: Engine) -> str:
+    """The local executor's job: stages 1-4 of one song, then its record file."""
     record = write(measure(job.song, job.song_id, engine), engine)
     save(record, job.out_file)
     return record.status
-
-
-def _is_done(job: SongJob, retry_failed: bool) -> bool:
-    record = load_record(job.out_file)
-    return record is not None and not (retry_failed and record.status == "failed")
 
 
 def plan(songs: str | Path | list[str | Path], out_dir: Path) -> list[SongJob]:
@@ -126,7 +82,7 @@ def plan(songs: str | Path | list[str | Path], out_dir: Path) -> list[SongJob]:
     paths, root = expand_inputs(inputs)
     jobs = []
     for p in paths:
-        song_id = output_folder(p, Path(), root).name
+        song_id = song_name(p, root)
         jobs.append(SongJob(p.resolve(), song_id, out_dir / SONGS_DIR / f"{song_id}.json"))
     return jobs
 
@@ -151,38 +107,39 @@ def build(
     """Build the dataset; returns the manifest. ``llm`` defaults to the embedded SmolLM2;
     ``prices`` are USD per million prompt and completion tokens, for the cost estimate.
     ``executor="ray"`` runs the same stages on a Ray cluster (``ray_address``, else a local
-    one with ``workers`` CPUs)."""
+    one with ``workers`` CPUs). ``retry_failed`` redoes songs whose writing failed.
+    Raises `BuildLocked` when another build is writing into ``out_dir``."""
     if executor not in ("local", "ray"):
         raise ValueError(f"unknown executor {executor!r}; available: local, ray")
-    if llm is None:
-        from musicflamingo.llm.embedded import EmbeddedLLM
-
-        llm = EmbeddedLLM()
     out = Path(out_dir)
-    engine = Engine(
-        llm=llm,
-        captioner=captioner,
-        facts=facts_config or FactsConfig(),
-        write=write_config or WriteConfig(),
-        filter=filter_config or FilterConfig(),
-        judge=judge,
-    )
-    jobs = plan(songs, out)
-    for stale in (out / SONGS_DIR).glob(".*.tmp"):  # left by a killed run
-        stale.unlink()
-    if executor == "ray":
-        from musicflamingo.skills.ray_executor import run_ray
+    with locked(out):
+        if llm is None:
+            from musicflamingo.llm.embedded import EmbeddedLLM
 
-        todo = [j for j in jobs if not _is_done(j, retry_failed)]
-        errors = run_ray(todo, engine, address=ray_address, num_cpus=workers)
-    else:
-        summary = run_jobs(
-            jobs,
-            partial(run_song, engine=engine),
-            partial(_is_done, retry_failed=retry_failed),
-            workers=workers,
-            label="skills",
+            llm = EmbeddedLLM()
+        engine = Engine(
+            llm=llm,
+            captioner=captioner,
+            facts=facts_config or FactsConfig(),
+            write=write_config or WriteConfig(),
+            filter=filter_config or FilterConfig(),
+            judge=judge,
         )
-        errors = {str(job.song): why for job, why in summary.failed}
-    records = [r for j in jobs if (r := load_record(j.out_file)) is not None]
-    return write_dataset(records, out, errors, executor, rows_per_shard, prices)
+        jobs = plan(songs, out)
+        if executor == "ray":
+            from musicflamingo.skills.ray_executor import run_ray
+
+            todo = [j for j in jobs if not is_done(j, retry_failed)]
+            errors = run_ray(todo, engine, address=ray_address, num_cpus=workers)
+        else:
+            summary = run_jobs(
+                jobs,
+                partial(run_song, engine=engine),
+                partial(is_done, retry_failed=retry_failed),
+                workers=workers,
+                label="skills",
+            )
+            errors = {str(job.song): why for job, why in summary.failed}
+        # a song that errored now is counted once, as an error, not also by an older record
+        records = [r for j in jobs if str(j.song) not in errors and (r := owned(j)) is not None]
+        return write_dataset(records, out, errors, executor, rows_per_shard, prices)

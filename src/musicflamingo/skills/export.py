@@ -9,7 +9,7 @@ task, QA type/skill, model and prompt made it. The Parquet shards load with
 from __future__ import annotations
 
 import json
-import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from musicflamingo.skills.records import QAItem, SongRecord
+from musicflamingo.util import atomic_write
 
 CAPTION_INSTRUCTION = (
     "Describe this song in detail: tempo, key and meter; instrumentation and production; "
@@ -73,27 +74,13 @@ def rows(record: SongRecord) -> list[dict[str, Any]]:
     return out
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def write_json(all_rows: list[dict[str, Any]], path: Path) -> Path:
-    _atomic(
-        path,
-        lambda p: p.write_text(
-            json.dumps(all_rows, ensure_ascii=False, indent=1), encoding="utf-8"
-        ),
-    )
-    return path
+    return atomic_write(path, json.dumps(all_rows, ensure_ascii=False, indent=1))
 
 
 def write_shards(all_rows: list[dict[str, Any]], folder: Path, rows_per_shard: int) -> list[Path]:
-    """``train-0000i-of-0000n.parquet`` shards, none without rows (old shards replaced)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.parquet"):
-        old.unlink()
+    """``train-0000i-of-0000n.parquet`` shards, none without rows; each is written
+    atomically, then shards of an earlier build that are not among them are removed."""
     chunks = [all_rows[i : i + rows_per_shard] for i in range(0, len(all_rows), rows_per_shard)]
     paths = []
     for i, chunk in enumerate(chunks or [[]]):
@@ -101,6 +88,7 @@ def write_shards(all_rows: list[dict[str, Any]], folder: Path, rows_per_shard: i
         table = (
             pa.Table.from_pylist(chunk) if chunk else pa.table({"id": pa.array([], pa.string())})
         )
-        _atomic(path, lambda p, t=table: pq.write_table(t, p))
-        paths.append(path)
+        paths.append(atomic_write(path, partial(pq.write_table, table)))
+    for old in set(folder.glob("*.parquet")) - set(paths):
+        old.unlink()
     return paths

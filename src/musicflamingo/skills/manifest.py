@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 from musicflamingo.skills import export
 from musicflamingo.skills.records import RECORD_VERSION, SongRecord, Usage
+from musicflamingo.util import atomic_write
 
 JSON_FILE = "skills.json"
 DATA_DIR = "data"
@@ -90,7 +90,5 @@ def write_dataset(
     export.write_json(all_rows, out / JSON_FILE)
     shards = export.write_shards(all_rows, out / DATA_DIR, rows_per_shard)
     data = manifest(records, errors, executor, shards, len(all_rows), prices)
-    tmp = out / (MANIFEST_FILE + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, out / MANIFEST_FILE)
+    atomic_write(out / MANIFEST_FILE, json.dumps(data, indent=2))
     return data

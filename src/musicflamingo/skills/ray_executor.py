@@ -12,46 +12,39 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from musicflamingo.runner import failure_reason
 from musicflamingo.skills.records import SongRecord
+from musicflamingo.skills.song import Engine, SongJob, measure, save, write
 
 
-def _measure_row(row: dict[str, Any], engine) -> dict[str, Any]:
-    from musicflamingo.skills.build import measure
-
+def _measure_row(row: dict[str, Any], engine: Engine) -> dict[str, Any]:
     try:
         record = measure(Path(row["song"]), row["song_id"], engine)
     except Exception as e:  # noqa: BLE001 - recorded per song, the run goes on
-        return {**row, "record": "", "error": _reason(e)}
+        return {**row, "record": "", "error": failure_reason(e)}
     return {**row, "record": record.model_dump_json(), "error": ""}
 
 
-def _write_row(row: dict[str, Any], engine) -> dict[str, Any]:
-    from musicflamingo.skills.build import save, write
-
+def _write_row(row: dict[str, Any], engine: Engine) -> dict[str, Any]:
     if row["error"]:
         return {"song": row["song"], "status": "", "error": row["error"]}
     try:
         record = write(SongRecord.model_validate_json(row["record"]), engine)
         save(record, Path(row["out_file"]))
     except Exception as e:  # noqa: BLE001
-        return {"song": row["song"], "status": "", "error": _reason(e)}
+        return {"song": row["song"], "status": "", "error": failure_reason(e)}
     return {"song": row["song"], "status": record.status, "error": ""}
 
 
-def _reason(e: BaseException) -> str:
-    text = (getattr(e, "reason", None) or str(e)).strip().splitlines()
-    return (text[0] if text else "") or type(e).__name__
-
-
 def run_ray(
-    jobs: list,
-    engine,
+    jobs: list[SongJob],
+    engine: Engine,
     *,
     address: str | None = None,
     num_cpus: int | None = None,
     write_cpus: float = 0.25,
 ) -> dict[str, str]:
-    """Run ``jobs`` (SongJob) on a Ray cluster (``address``; a local one when None).
+    """Run ``jobs`` on a Ray cluster (``address``; a local one when None).
     Returns song path -> error for the songs that failed."""
     import ray
 
