@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from media import encode, tone
 
 from musicflamingo.facts.schema import SongFacts
+from musicflamingo.inputs import output_folder, song_name
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "fixtures"
@@ -194,3 +196,21 @@ def test_a_file_named_dots_is_written_inside_out(tmp_path):
     written = list((tmp_path / "work").rglob("facts.json"))
     assert len(written) == 1 and written[0].parent.parent == out
     assert written[0].parent.name not in ("", ".", "..")
+
+
+def test_output_names_are_plain_unique_and_stay_inside_out(tmp_path):
+    root = Path("songs")
+    tricky = ["...wav", ".wav", "a b.wav", "a_b.wav", "a_b.mp3", "sub/a_b.wav", "sub__a_b.wav"]
+    tricky += ["..", "x" * 300 + ".flac", "Beyoncé – Halo.mp3", "sub/../up.wav"]
+    names = [song_name(root / t, root) for t in tricky]
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert name not in ("", ".", "..") and "/" not in name and len(name.encode()) < 120
+    assert names[9].startswith("Beyoncé_Halo-")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / song_name(Path("a.wav"), None)).symlink_to(elsewhere)  # planted where it would go
+    with pytest.raises(ValueError, match="outside"):
+        output_folder(Path("a.wav"), out, None)
