@@ -53,9 +53,12 @@ class ChatRequest:
 
 class TextLLM(ABC):
     """Anything that completes a chat: HTTP clients, embedded models, rule-based writers.
-    Subclasses implement `respond`; callers use `complete`."""
+    Subclasses implement `respond` and `model_id`; callers use `complete`."""
 
-    model_id: str
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """The model's name, as provenance records it."""
 
     def complete(
         self,

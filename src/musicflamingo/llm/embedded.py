@@ -38,7 +38,6 @@ class EmbeddedLLM(TextLLM):
         self.folder = Path(folder) if folder is not None else None
         self.gguf_file = gguf_file
         self.threads = threads
-        self.model_id = Path(gguf_file).stem
         self._lock = threading.Lock()
         self._model: Any = None
         self._tokenizer: Any = None
@@ -47,7 +46,7 @@ class EmbeddedLLM(TextLLM):
         return {"folder": self.folder, "gguf_file": self.gguf_file, "threads": self.threads}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)
+        EmbeddedLLM.__init__(self, **state)
 
     def load(self) -> None:
         """Read and dequantise the weights (about 10 s); later calls return at once."""
@@ -64,6 +63,10 @@ class EmbeddedLLM(TextLLM):
             self._tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=self.gguf_file)
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=self.gguf_file)
             self._model = model.eval()
+
+    @property
+    def model_id(self) -> str:
+        return Path(self.gguf_file).stem
 
     @property
     def context(self) -> int:

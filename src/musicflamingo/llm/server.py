@@ -53,10 +53,10 @@ DEFAULT_MAX_TOKENS = 1024
 class Limits(Record):
     """What one request may ask of the server."""
 
-    max_pending: int = Field(16, ge=1)
-    max_body_bytes: int = Field(32 * 2**20, ge=1)
-    max_audio_seconds: float = Field(MAX_AUDIO_SECONDS, gt=0)
-    max_tokens: int = Field(32_768, ge=1)
+    max_pending: int = Field(default=16, ge=1)
+    max_body_bytes: int = Field(default=32 * 2**20, ge=1)
+    max_audio_seconds: float = Field(default=MAX_AUDIO_SECONDS, gt=0)
+    max_tokens: int = Field(default=32_768, ge=1)
 
 
 class _Text(BaseModel):

@@ -92,7 +92,7 @@ def add_distractors(
     taken = {normalise(o) for o in [*item.options, item.answer]}
 
     def accept(data: Any) -> list[str]:
-        fresh = []
+        fresh: list[str] = []
         for d in DistractorReply.model_validate(data).distractors:
             if d.strip() and normalise(d) not in taken | {normalise(x) for x in fresh}:
                 fresh.append(d.strip())

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from musicflamingo.facts.harmony import short_name, triad
-from musicflamingo.facts.tonality import pitch_class
 from musicflamingo.llm.audio_in import decode_audio
 from musicflamingo.llm.base import ChatRequest, Completion, Message, TextLLM, text_of
 from musicflamingo.skills.records import ASPECTS
+from musicflamingo.theory import pitch_class
 
 _BLOCK = re.compile(r"```json\s*\n(.*?)\n```", re.S)
 _KEYS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
@@ -160,7 +160,10 @@ _DEGREES = {
 def _degree(chord: str, key: str) -> str:
     """Roman numeral of a chord symbol in a key, cased by the chord's quality."""
     tonic, mode = key.split()
-    root = re.match(r"[A-G][#b]?", chord).group(0)
+    found = re.match(r"[A-G][#b]?", chord)
+    if found is None:
+        return "a chromatic chord"
+    root = found.group(0)
     step = (pitch_class(root) - pitch_class(tonic)) % 12
     numeral = _DEGREES[mode].get(step)
     if numeral is None:
