@@ -2,15 +2,16 @@
 
 Every module is parsed (not imported), its third-party imports are mapped to
 distributions with ``importlib.metadata.packages_distributions()``, and each must be
-declared in the base dependencies or in the extras of its part. Imports at module level
-must be covered by the part's own extras; imports inside functions (optional backends)
-may also use the part's optional extras. A part that imports another part at module
-level must carry that part's extras too.
+declared in the base dependencies or in the extras of its part. What a module loads at
+import time (its module-level imports and theirs, through the package's own modules)
+must be covered by its part's extras; imports inside functions (optional backends) may
+also use the part's optional extras.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import subprocess
@@ -35,7 +36,7 @@ class Part:
     lazy: tuple[str, ...] = ()
 
 
-ALL_EXTRAS = ("model", "llm", "embed", "bench", "skills")
+ALL_EXTRAS = ("model", "llm", "embed", "bench", "skills", "think")
 # part (top-level module or subpackage of musicflamingo) -> its extras
 PARTS: dict[str, Part] = {
     "__init__": Part(),
@@ -54,7 +55,7 @@ PARTS: dict[str, Part] = {
     "llm": Part(extras=("llm",), lazy=("model", "embed")),
     "bench": Part(extras=("bench",), lazy=("model",)),
     "skills": Part(extras=("skills",), lazy=("model",)),
-    "think": Part(extras=("model",)),
+    "think": Part(extras=("think",), lazy=("model",)),
     "train": Part(extras=("model",)),
 }
 
@@ -142,11 +143,10 @@ class _Collector(ast.NodeVisitor):
             module = ".".join(base + ([node.module] if node.module else []))
         else:
             module = node.module or ""
-        if module == PROJECT or not node.module:  # from musicflamingo import audio
+        self._add(module)
+        if module.startswith(PROJECT):  # the names may be submodules: from . import audio
             for alias in node.names:
                 self._add(f"{module}.{alias.name}")
-        else:
-            self._add(module)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -178,7 +178,9 @@ def _known(part: str) -> Part:
     return PARTS[part]
 
 
-def _imports(module: str, path: Path) -> Imports:
+@functools.cache
+def _imports(module: str) -> Imports:
+    path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     collector = _Collector(package)
     collector.visit(ast.parse(path.read_text(), filename=str(path)))
@@ -190,8 +192,41 @@ def _third_party(names: set[str]) -> set[str]:
     return {t for t in tops if t and t != PROJECT and t not in sys.stdlib_module_names}
 
 
-def _internal_parts(names: set[str]) -> set[str]:
-    return {_part(n) for n in names if n.startswith(PROJECT + ".")}
+def _with_parents(name: str) -> list[str]:
+    """The module an imported name lives in, and the packages above it (all are executed)."""
+    parts = name.split(".")
+    found = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    return [m for m in found if m in MODULES]
+
+
+@functools.cache
+def _loaded_with(module: str) -> dict[str, str]:
+    """Every package module executed by ``import module`` -> the module that imported it."""
+    seen = {m: module for m in _with_parents(module)}
+    todo = list(seen)
+    while todo:
+        current = todo.pop()
+        for name in _imports(current).eager:
+            for found in _with_parents(name):
+                if found not in seen:
+                    seen[found] = current
+                    todo.append(found)
+    return seen
+
+
+def _undeclared(names: set[str], extras: tuple[str, ...]) -> list[str]:
+    declared = _declared(extras)
+    problems = []
+    for top in sorted(_third_party(names)):
+        if top in INSTALLED_APART:
+            continue
+        dists = DISTRIBUTIONS.get(top)
+        if not dists:
+            problems.append(f"{top}: no installed distribution provides it")
+        elif not declared & {_norm(d) for d in dists}:
+            where = " or ".join(f"[{e}]" for e in extras) or "the base dependencies"
+            problems.append(f"{top}: {'/'.join(dists)} is not declared in {where}")
+    return problems
 
 
 MODULES = _modules()
@@ -209,44 +244,19 @@ def test_every_part_has_extras_assigned():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_third_party_imports_are_declared(module):
     part = _known(_part(module))
-    found = _imports(module, MODULES[module])
     problems = []
-    for names, extras, when in (
-        (found.eager, part.extras, "at import"),
-        (found.lazy, part.extras + part.lazy, "lazily"),
-    ):
-        declared = _declared(extras)
-        for top in sorted(_third_party(names)):
-            if top in INSTALLED_APART:
-                continue
-            dists = DISTRIBUTIONS.get(top)
-            if not dists:
-                problems.append(f"{top} ({when}): no installed distribution provides it")
-            elif not declared & {_norm(d) for d in dists}:
-                where = " or ".join(f"[{e}]" for e in extras) or "the base dependencies"
-                problems.append(f"{top} ({when}): {'/'.join(dists)} is not declared in {where}")
-    assert not problems, f"{module}:\n" + "\n".join(problems)
-
-
-@pytest.mark.parametrize("name", sorted({_part(m) for m in MODULES} & PARTS.keys()))
-def test_imported_parts_extras_are_included(name):
-    part = PARTS[name]
-    eager, lazy = set(), set()
-    for module, path in MODULES.items():
-        if _part(module) == name:
-            found = _imports(module, path)
-            eager |= _internal_parts(found.eager)
-            lazy |= _internal_parts(found.lazy)
-    problems = []
-    for other in sorted(eager - {name}):
-        need = _declared(_known(other).extras) - _declared(part.extras)
-        if need:
-            problems.append(f"imports {other} at import time, which needs {sorted(need)}")
-    for other in sorted(lazy - eager - {name}):
-        need = _declared(_known(other).extras) - _declared(part.extras + part.lazy)
-        if need:
-            problems.append(f"imports {other} lazily, which needs {sorted(need)}")
-    assert not problems, f"{name}:\n" + "\n".join(problems)
+    for loaded, importer in _loaded_with(module).items():
+        via = "" if loaded == module else f" (via {loaded}, imported by {importer})"
+        for problem in _undeclared(_imports(loaded).eager, part.extras):
+            problems.append(f"at import: {problem}{via}")
+    for name in sorted(_imports(module).lazy):
+        for loaded in {m for target in _with_parents(name) for m in _loaded_with(target)}:
+            names = _imports(loaded).eager
+            for problem in _undeclared(names, part.extras + part.lazy):
+                problems.append(f"lazily, {name}: {problem} (in {loaded})")
+    for problem in _undeclared(_imports(module).lazy, part.extras + part.lazy):
+        problems.append(f"lazily: {problem}")
+    assert not problems, f"{module}:\n" + "\n".join(sorted(set(problems)))
 
 
 def test_packages_installed_apart_are_installed_by_the_script():
@@ -261,7 +271,7 @@ def test_extraction_sees_lazy_imports():
     code += "def f():\n    import ray\n    importlib.util.find_spec('gguf')\n"
     collector = _Collector("musicflamingo.bench")
     collector.visit(ast.parse(code))
-    assert collector.imports.eager == {"numpy", "musicflamingo.bench.sib"}
+    assert collector.imports.eager == {"numpy", "musicflamingo.bench", "musicflamingo.bench.sib"}
     assert collector.imports.lazy == {"torch", "ray", "gguf"}
 
 
