@@ -329,6 +329,94 @@ def skills_stats(out: Annotated[Path, typer.Argument(help="a skills build folder
     stats(out)
 
 
+think_app = typer.Typer(no_args_is_help=True, help="MF-Think: verified traces and GRPO sets.")
+app.add_typer(think_app, name="think")
+
+
+@think_app.command("build")
+def think_build(
+    skills_out: Annotated[Path, typer.Argument(help="an MF-Skills build folder")],
+    out: Annotated[Path, typer.Argument(help="output folder (resumable)")],
+    executor: Annotated[str, typer.Option(help="local or ray")] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: start a local one)")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    llm_endpoint: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible reasoning LLM (vLLM, llama.cpp …)")
+    ] = None,
+    llm_model: Annotated[str | None, typer.Option(help="model name at the endpoint")] = None,
+    audio_endpoint: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible audio LM: hard items, step Yes/No")
+    ] = None,
+    audio_model: Annotated[
+        str | None,
+        typer.Option(help="model name at --audio-endpoint, or a local checkpoint without it"),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="key for the endpoints (OPENAI_API_KEY goes only to OPENAI_BASE_URL)"),
+    ] = None,
+    price_prompt: Annotated[
+        float | None, typer.Option(help="USD per million prompt tokens (cost estimate)")
+    ] = None,
+    price_completion: Annotated[
+        float | None, typer.Option(help="USD per million completion tokens")
+    ] = None,
+    retry_failed: Annotated[bool, typer.Option(help="retry items whose writing failed")] = False,
+) -> None:
+    """Hard items of SKILLS_OUT -> verified traces in OUT: cot_sft, grpo_qa, grpo_caption."""
+    from musicflamingo.llm.base import LLMError
+    from musicflamingo.skills.build import BuildLocked
+    from musicflamingo.think.audio import EndpointAudio, RuntimeAudio
+    from musicflamingo.think.build import build
+
+    if not skills_out.is_dir():
+        raise fail(f"{skills_out}: not an MF-Skills build folder")
+    audio = None
+    if audio_endpoint:
+        audio = EndpointAudio(_text_llm(audio_endpoint, audio_model, api_key))
+    elif audio_model:
+        audio = RuntimeAudio(audio_model)
+    prices = None
+    if price_prompt is not None or price_completion is not None:
+        prices = (price_prompt or 0.0, price_completion or 0.0)
+    try:
+        manifest = build(
+            skills_out,
+            out,
+            llm=_text_llm(llm_endpoint, llm_model, api_key),
+            audio=audio,
+            executor=executor,
+            workers=workers,
+            prices=prices,
+            retry_failed=retry_failed,
+            ray_address=ray_address,
+        )
+    except (LLMError, ValueError, BuildLocked) as e:
+        raise fail(str(e)) from None
+    items, sets = manifest["items"], manifest["sets"]
+    err.print(
+        f"{items['chosen']} items chosen: {items['ok']} kept, {items['dropped']} dropped, "
+        f"{items['failed']} failed, {manifest['songs']['errors']} song errors; "
+        + ", ".join(f"{k} {v['rows']}" for k, v in sets.items())
+        + f" rows -> {out}"
+    )
+
+
+@think_app.command("stats")
+def think_stats(out: Annotated[Path, typer.Argument(help="a think build folder")]) -> None:
+    """Tables of a built MF-Think output: item status, picks, step verdicts, drop reasons."""
+    from musicflamingo.think.stats import stats
+
+    if not out.is_dir():
+        raise fail(f"{out}: not a think build folder")
+    try:
+        stats(out)
+    except ValueError as e:
+        raise fail(str(e)) from None
+
+
 @app.command("serve-llm")
 def serve_llm(
     llm: Annotated[
