@@ -5,10 +5,8 @@ extractor runs against a real HTTP server."""
 from __future__ import annotations
 
 import base64
-import socket
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-import uvicorn
+from scripted_llm import serve_app
 
 from musicflamingo.llm.base import Completion
 from musicflamingo.llm.server import create_app
@@ -55,18 +53,5 @@ class TinyChat:
 @contextmanager
 def serve(llm: TinyChat) -> Iterator[str]:
     """Serve `llm` on a free loopback port; yields the base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(llm), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serve_app(create_app(llm)) as url:
+        yield url + "/v1"
