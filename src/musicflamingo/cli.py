@@ -468,6 +468,14 @@ class _RunByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
+EmbedderOption = Annotated[
+    str | None, typer.Option(help="MMAU-Pro sentence embedder (official: nvidia/NV-Embed-v2)")
+]
+TrustRemoteCodeOption = Annotated[
+    bool, typer.Option(help="allow an embedder that runs its repository's code (NV-Embed)")
+]
+RevisionOption = Annotated[str | None, typer.Option(help="pin the embedder's hub revision")]
+
 eval_app = typer.Typer(
     cls=_RunByDefault,
     no_args_is_help=True,
@@ -495,9 +503,13 @@ def eval_run(
     ] = None,
     device: Annotated[str | None, typer.Option()] = None,
     dtype: Annotated[str | None, typer.Option(help="bf16, fp16 or fp32")] = None,
+    embedder: EmbedderOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
+    embedder_revision: RevisionOption = None,
 ) -> None:
     """Run benchmarks with a model or endpoint; per-item JSONL, results table and chart."""
     from musicflamingo.bench import results, runner
+    from musicflamingo.bench.recipe import Resources
     from musicflamingo.llm.base import LLMError
 
     expected: tuple[type[Exception], ...] = (ValueError, LLMError, FileNotFoundError)
@@ -521,6 +533,7 @@ def eval_run(
             extractor=extractor,
             device=device,
             dtype=dtype,
+            embedder=Resources(embedder, trust_remote_code, embedder_revision),
         )
     except expected as e:
         raise fail(str(e)) from None
@@ -545,10 +558,13 @@ def eval_score(
         Path | None, typer.Option(help="results folder (default: <predictions>-scored)")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
-    embedder: Annotated[str | None, typer.Option(help="MMAU-Pro sentence embedder")] = None,
+    embedder: EmbedderOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
+    embedder_revision: RevisionOption = None,
 ) -> None:
     """Score a predictions file from any model with the benchmark's rule (no model here)."""
     from musicflamingo.bench import results, runner
+    from musicflamingo.bench.recipe import Resources
 
     if extraction not in ("raw", "answer"):
         raise fail(f"--extraction must be raw or answer, not {extraction!r}")
@@ -558,7 +574,8 @@ def eval_score(
     try:
         outcome = runner.score(
             benchmark, predictions, data_root=data_root, out_dir=folder,
-            extraction=extraction, embedder=embedder,
+            extraction=extraction,
+            embedder=Resources(embedder, trust_remote_code, embedder_revision),
         )  # fmt: skip
     except (ValueError, OSError) as e:
         raise fail(str(e)) from None

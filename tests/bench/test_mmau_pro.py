@@ -44,3 +44,14 @@ def test_nearest_choice_and_empty(mmau, matcher: ChoiceMatcher) -> None:
     assert item.choices[index] == "Claude Debussy" and similarity == pytest.approx(1.0, abs=1e-5)
     empty = nearest_choice_scorer(matcher)(item, "<think>not sure")
     assert (empty.correct, empty.answered, empty.chosen) == (False, False, None)
+
+
+def test_official_embedder_needs_the_remote_code_opt_in(monkeypatch) -> None:
+    from musicflamingo.bench.recipe import Resources
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        Resources("nvidia/NV-Embed-v2").matcher()
+    with pytest.raises(Exception) as opted_in:  # past the opt-in: offline, so the load fails
+        Resources("nvidia/NV-Embed-v2", trust_remote_code=True, revision="main").matcher()
+    assert "trust_remote_code" not in str(opted_in.value)

@@ -66,16 +66,23 @@ class DataMissing(FileNotFoundError):
 @dataclass
 class Resources:
     """What some scoring rules need beyond the items: the MMAU-Pro sentence embedder
-    (None: the bundled default), loaded on first use."""
+    (None: the bundled default), loaded on first use. NV-Embed runs its repository's code,
+    so it loads only with ``trust_remote_code`` (pin ``revision`` for reproducible runs)."""
 
     embedder: str | None = None
+    trust_remote_code: bool = False
+    revision: str | None = None
     _matcher: ChoiceMatcher | None = field(default=None, repr=False)
 
     def matcher(self) -> ChoiceMatcher:
         if self._matcher is None:
             from musicflamingo.llm.embedders import ChoiceMatcher, load_embedder
 
-            self._matcher = ChoiceMatcher(load_embedder(self.embedder))
+            self._matcher = ChoiceMatcher(
+                load_embedder(
+                    self.embedder, trust_remote_code=self.trust_remote_code, revision=self.revision
+                )
+            )
         return self._matcher
 
 

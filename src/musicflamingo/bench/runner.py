@@ -473,7 +473,7 @@ def run(
     max_new_tokens: int | None = None,
     judge: Remote | str | None = None,
     extractor: Remote | str | None = None,
-    embedder: str | None = None,
+    embedder: Resources | None = None,
     device: str | None = None,
     dtype: str | None = None,
     progress: bool = True,
@@ -485,8 +485,9 @@ def run(
     overrides the runtime's per-task token budgets (quick or cheap runs); `judge` scores the
     judge-scored benchmarks; `extractor` adds an LLM-extracted measure to the
     multiple-choice and classification ones; `embedder` picks MMAU-Pro's sentence embedder
-    (default: bundled all-MiniLM-L6-v2; official: NV-Embed-v2). Benchmarks whose data is
-    not under `data_root` are reported in the results, not fatal. The results cover the
+    (default: bundled all-MiniLM-L6-v2; official: NV-Embed-v2, with its remote-code
+    opt-in). Benchmarks whose data is not under `data_root` are reported in the results,
+    not fatal. The results cover the
     benchmarks of this call; `out_dir` may hold others from earlier calls.
     """
     if (model is None) == (endpoint is None):
@@ -544,7 +545,7 @@ def run(
         else AnswerExtractor(
             extracting.url, extracting.model, api_key=extracting.api_key, seed=seed
         ),
-        resources=Resources(embedder),
+        resources=embedder or Resources(),
     )
     outcome = RunResults(config=config, benchmarks=[_result(p, ctx) for p in plans])
     results.write(outcome, out)
@@ -558,7 +559,7 @@ def score(
     data_root: str | Path,
     out_dir: str | Path,
     extraction: ExtractionMode = "raw",
-    embedder: str | None = None,
+    embedder: Resources | None = None,
 ) -> RunResults:
     """Score a predictions file (``{"id": …, "output": …}`` lines, ids as in the benchmark's
     question file) with the benchmark's rule, no model needed; write and return the results.
@@ -582,7 +583,7 @@ def score(
     out = Path(out_dir)
     if entry.metric == "accuracy":
         (measure,), scores = official_measures(
-            entry, loaded, done, texts, Resources(embedder), (extraction,)
+            entry, loaded, done, texts, embedder or Resources(), (extraction,)
         )
         rows = "".join(s.model_dump_json() + "\n" for s in scores)
         atomic_write(out / entry.name / "scores.jsonl", rows)
