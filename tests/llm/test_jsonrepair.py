@@ -27,6 +27,22 @@ def test_reply_cut_off_at_max_tokens_keeps_complete_items():
 
 
 @pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            '{"genre": "jazz", "bpm": 96, "tags": ["sax", "dou',
+            {"genre": "jazz", "bpm": 96, "tags": ["sax"]},
+        ),
+        ('{"genre": "folk", "era": "1970s", "bpm":', {"genre": "folk", "era": "1970s"}),
+        ("[1, 2, 3", [1, 2]),
+        ('{"a": "x, y", "b": "z', {"a": "x, y"}),
+    ],
+)
+def test_reply_cut_off_after_flat_members_keeps_them(text, kept):
+    assert parse_json(text) == kept
+
+
+@pytest.mark.parametrize(
     ("text", "why"),
     [
         ("I cannot help with that.", "no JSON object"),

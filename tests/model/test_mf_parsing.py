@@ -122,13 +122,6 @@ def test_parse_key_facts_recovers_everything(raw: str, method: str) -> None:
     assert parsed.facts.model_dump() == GOOD
 
 
-CUT_OFF = pytest.mark.xfail(
-    reason="llm.jsonrepair recovers a reply cut off only after a complete inner value",
-    strict=True,
-)
-
-
-@CUT_OFF
 def test_parse_key_facts_cut_off_object() -> None:
     raw = '{"genre": "jazz", "bpm": 96, "key": "Bb major", "instruments": ["sax", "dou'
     parsed = parse_key_facts(raw)
@@ -139,7 +132,6 @@ def test_parse_key_facts_cut_off_object() -> None:
     assert f.meter is None and f.mood == []
 
 
-@CUT_OFF
 def test_parse_key_facts_dangling_key_and_unknown_keys() -> None:
     parsed = parse_key_facts('{"genre": "folk", "era": "1970s", "bpm":')
     assert parsed.facts.genre == "folk" and parsed.facts.bpm is None

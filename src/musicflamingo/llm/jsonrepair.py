@@ -13,7 +13,7 @@ _CLOSE = {"{": "}", "[": "]"}
 
 def _scan(text: str, start: int) -> tuple[int | None, int | None, list[str]]:
     """From the opening bracket at ``start``: end of the balanced value (or None), the last
-    offset where an inner value closed, and the open brackets at that offset."""
+    offset where an inner value or member was complete, and the open brackets there."""
     stack: list[str] = []
     in_string = escaped = False
     last_cut: int | None = None
@@ -38,6 +38,8 @@ def _scan(text: str, start: int) -> tuple[int | None, int | None, list[str]]:
             if not stack:
                 return i + 1, last_cut, cut_stack
             last_cut, cut_stack = i + 1, list(stack)
+        elif ch == "," and stack:  # the member before a comma is complete
+            last_cut, cut_stack = i, list(stack)
     return None, last_cut, cut_stack
 
 
@@ -63,7 +65,7 @@ def strip_trailing_commas(text: str) -> str:
 
 def extract_json(text: str) -> str:
     """The JSON object or array in ``text``; a truncated one is cut back to its last
-    complete inner value and closed."""
+    complete member or inner value and closed (a half-written string is dropped)."""
     fenced = _FENCE.search(text)
     body = fenced.group(1) if fenced and re.search(r"[\[{]", fenced.group(1)) else text
     starts = [i for i in (body.find("{"), body.find("[")) if i >= 0]
