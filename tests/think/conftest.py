@@ -1,36 +1,19 @@
-"""Shared pieces of the MF-Think tests: the fixtures' measured facts with their known
-instruments, a small made-up song, and our LLM server running the think rule writer."""
+"""Fixtures of the MF-Think tests: the fixtures' measured facts with their known
+instruments, a small made-up song, our LLM server running the think rule writer and an
+MF-Skills output built through it."""
 
 from __future__ import annotations
 
-import json
+import shutil
+from pathlib import Path
 
 import pytest
 from media import DEMO, FIXTURES
+from thinkdata import SONGS, cli, make_facts, truth_instruments
 
-from musicflamingo.facts.schema import (
-    ChordSegment,
-    Key,
-    LyricLine,
-    Lyrics,
-    Meter,
-    Section,
-    SongFacts,
-    SourceInfo,
-    Tempo,
-    Vocals,
-)
+from musicflamingo.facts.schema import SongFacts
 from musicflamingo.llm.server import launch
 from musicflamingo.think.corpus import Song
-
-CHORDS = ["D:maj", "A:maj", "B:min7", "G:maj"]
-LINES = ["Twinkle, twinkle, little star.", "How I wonder what you are."]
-
-
-def truth_instruments(path) -> list[str]:
-    """The instruments a rendered fixture was made with (its ground truth), drums included."""
-    truth = json.loads(path.read_text())
-    return truth["instruments"] + (["drums"] if truth.get("drums") else [])
 
 
 @pytest.fixture(scope="session")
@@ -41,42 +24,6 @@ def corpus_songs(fixture_facts, demo_facts) -> list[Song]:
         for name, (_, facts) in sorted(fixture_facts.items())
     ]
     return [*songs, Song("demo", demo_facts, truth_instruments(DEMO.with_suffix(".json")))]
-
-
-def make_facts() -> SongFacts:
-    """A 96 s song in D major, 4/4 at 120 BPM, D A Bm7 G every 2 s, sections A B A, two
-    sung lines."""
-    return SongFacts(
-        source=SourceInfo(
-            path="song.ogg",
-            container="ogg",
-            codec="vorbis",
-            sample_rate=44100,
-            channels=2,
-            size_bytes=1000,
-        ),
-        duration=96.0,
-        tempo=Tempo(bpm=120.0, confidence=0.9, stable=True),
-        key=Key(tonic="D", mode="major", confidence=0.8),
-        meter=Meter(numerator=4, denominator=4, beats_per_bar=4, confidence=0.9),
-        beats=[i * 0.5 for i in range(192)],
-        downbeats=[i * 2.0 for i in range(48)],
-        chords=[
-            ChordSegment(start=2.0 * i, end=2.0 * i + 2, label=CHORDS[i % 4]) for i in range(48)
-        ],
-        sections=[
-            Section(start=0, end=32, label="A"),
-            Section(start=32, end=64, label="B"),
-            Section(start=64, end=96, label="A"),
-        ],
-        vocals=Vocals(present=True, fraction=0.4),
-        lyrics=Lyrics(
-            language="en",
-            lines=[
-                LyricLine(start=10 + 10 * i, end=18 + 10 * i, text=t) for i, t in enumerate(LINES)
-            ],
-        ),
-    )
 
 
 @pytest.fixture
@@ -90,3 +37,26 @@ def think_url():
     answers the MF-Skills prompts)."""
     with launch("musicflamingo.think.rulewriter:noisy", max_pending=8, wait_ready=True) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def skills_out(tmp_path_factory, think_url) -> Path:
+    """`musicflamingo skills build` of two short fixtures through the think server."""
+    root = tmp_path_factory.mktemp("think")
+    songs = root / "songs"
+    songs.mkdir()
+    for name in SONGS:
+        shutil.copy(FIXTURES / f"{name}.ogg", songs / f"{name}.ogg")
+    out = root / "skills"
+    run = cli(
+        "skills",
+        "build",
+        str(songs),
+        str(out),
+        "--llm-endpoint",
+        think_url,
+        "--lyrics-model",
+        "none",
+    )
+    assert run.returncode == 0, run.stderr
+    return out

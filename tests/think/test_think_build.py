@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,41 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from media import FIXTURES
+from thinkdata import SONGS, cli
 
 from musicflamingo.llm.server import free_port
 from musicflamingo.skills.build import locked
 from musicflamingo.think.stages import METADATA_KEYS
 
 pytestmark = pytest.mark.slow
-SONGS = ("song04_jig_em", "song09_nocturne_cm")
 CLI = [sys.executable, "-m", "musicflamingo"]
-
-
-def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def skills_out(tmp_path_factory, think_url) -> Path:
-    root = tmp_path_factory.mktemp("think")
-    songs = root / "songs"
-    songs.mkdir()
-    for name in SONGS:
-        shutil.copy(FIXTURES / f"{name}.ogg", songs / f"{name}.ogg")
-    out = root / "skills"
-    run = cli(
-        "skills",
-        "build",
-        str(songs),
-        str(out),
-        "--llm-endpoint",
-        think_url,
-        "--lyrics-model",
-        "none",
-    )
-    assert run.returncode == 0, run.stderr
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,8 @@ def plan(skills_out: Path, out: Path) -> list[ThinkJob]:
 
 def collect(jobs: list[ThinkJob]) -> tuple[list[ThinkRecord], dict[str, int]]:
     """The stored item records of the jobs' choices, and the pick reasons."""
-    records, picks = [], Counter()
+    records: list[ThinkRecord] = []
+    picks: Counter[str] = Counter()
     for job in jobs:
         choice = load_choice(job)
         for item in choice.items if choice else []:

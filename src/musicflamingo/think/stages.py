@@ -26,7 +26,14 @@ from musicflamingo.skills.prompting import Prompt
 from musicflamingo.skills.records import SongRecord
 from musicflamingo.think import verify
 from musicflamingo.think.audio import AudioModel
-from musicflamingo.think.records import Note, Provenance, StepVerdict, ThinkItem, ThinkRecord
+from musicflamingo.think.records import (
+    Note,
+    Provenance,
+    StepVerdict,
+    ThinkItem,
+    ThinkRecord,
+    Verdict,
+)
 
 MAX_WORDS = 250
 MAX_WRONG = 0.30  # a trace with a larger share of wrong steps is dropped
@@ -203,7 +210,9 @@ def verify_steps(steps: list[str], song: SongRecord, audio: AudioModel | None) -
     out = []
     for c, yes in zip(checks, heard, strict=True):
         reasons = c.reasons + (["audio_says_no"] if yes is False else [])
-        verdict = "wrong" if reasons else ("ok" if c.verdict == "ok" or yes else "unverifiable")
+        verdict: Verdict = (
+            "wrong" if reasons else "ok" if c.verdict == "ok" or yes else "unverifiable"
+        )
         details = [x.detail for x in c.claims if x.verdict == "wrong" and x.detail]
         out.append(
             StepVerdict(
