@@ -66,6 +66,10 @@ def test_steps_are_list_items_or_sentences_and_numbers_stay_whole():
         ),
         ("Something happens at 3:40.", "wrong", "time_out_of_range"),
         ("The mood is warm and unhurried.", "unverifiable", None),
+        ("It sits comfortably in common time.", "ok", None),
+        ("It turns gently in waltz time.", "wrong", "meter_mismatch"),
+        ("The piece runs 48 bars.", "ok", None),
+        ("The piece runs 20 bars.", "wrong", "bar_count_mismatch"),
     ],
 )
 def test_each_kind_of_claim(facts, step, expected, reason):
@@ -93,3 +97,28 @@ def test_unmeasured_facts_are_unverifiable_not_wrong(facts):
 def test_a_trace_gets_a_verdict_per_step(facts):
     checks = check_trace(["The pulse is 120 BPM.", "It is in 6/8.", "The mood is calm."], facts)
     assert [c.verdict for c in checks] == ["ok", "wrong", "unverifiable"]
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "The riff repeats over four bars before it turns.",  # a phrase, not the song's length
+        "The first two sections share one melody.",  # not a section count
+        "The four parts move against each other in counterpoint.",  # voices, not sections
+        "There is no saxophone here; the piano leads.",
+        "The saxophone is absent; the violin leads.",
+        "A chord borrowed from D minor shades the cadence.",  # harmony, not the key
+        "It has a synth-pop sheen.",  # a genre, not a synthesizer
+    ],
+)
+def test_words_that_look_like_claims_but_are_not_are_not_wrong(facts, step):
+    check = check_step(step, facts, INSTRUMENTS)
+    assert check.verdict != "wrong", check.claims
+
+
+def test_a_metaphorical_singing_instrument_is_not_a_vocal_claim(facts):
+    instrumental = facts.model_copy(
+        update={"vocals": facts.vocals.model_copy(update={"present": False})}
+    )
+    assert verdict("The violin sings over the accompaniment.", instrumental) == "ok"
+    assert verdict("A lead vocal enters over the band.", instrumental) == "wrong"

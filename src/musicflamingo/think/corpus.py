@@ -250,19 +250,10 @@ def _section_time(s: Song, rng: random.Random, wrong: bool) -> str | None:
     sec = rng.choice(named)
     t = sec.start
     if wrong:
-        others = [
-            x.start for x in s.facts.sections if x.label.rstrip("'′’") == sec.label.rstrip("'′’")
-        ]
-        t = min(s.facts.duration - 1, t + rng.choice([-1, 1]) * rng.uniform(6, 15))
-        if (
-            t < 0
-            or any(abs(t - o) < 4 for o in others)
-            or any(
-                x.start <= t < x.end
-                for x in s.facts.sections
-                if x.label.rstrip("'′’") == sec.label.rstrip("'′’")
-            )
-        ):
+        base = sec.label.rstrip("'′’")
+        same = [x for x in s.facts.sections if x.label.rstrip("'′’") == base]
+        t = round(min(s.facts.duration - 1, t + rng.choice([-1, 1]) * rng.uniform(6, 15)))
+        if t < 0 or any(x.start - 4 <= t <= x.end + 1 for x in same):  # near or inside one
             t = s.facts.duration + 30  # past the end: still a false time
     at = clock(t)
     return rng.choice(
@@ -329,6 +320,39 @@ def _mood(s: Song, rng: random.Random, wrong: bool) -> str | None:
     return None if wrong else rng.choice(_MOODS)
 
 
+def _near_claim(s: Song, rng: random.Random, wrong: bool) -> str | None:
+    """A true step with words that look like claims but are not: a phrase length in bars,
+    "the first two sections", contrapuntal parts, an absent instrument, a borrowed chord,
+    a named meter."""
+    if wrong:
+        return None
+    options = [
+        f"The riff repeats over {rng.choice(_WORDS[2:5])} bars before it turns.",
+        f"The first {rng.choice(_WORDS[2:4])} sections share one melody.",
+        "The four parts move against each other in counterpoint.",
+    ]
+    if s.instruments:
+        known = set().union(*(instrument_family(i) for i in s.instruments))
+        absent = [w for w, f in _FAMILIES.items() if f not in known and w not in ("keys", "lead")]
+        present = [w for w, f in _FAMILIES.items() if f in known and w not in ("keys", "lead")]
+        if absent and present:
+            options.append(
+                f"There is no {rng.choice(absent)} here; the {rng.choice(present)} leads."
+            )
+            options.append(f"The {rng.choice(present)} sings over the accompaniment.")
+    if s.facts.key is not None:
+        k = theory.parse_key(s.facts.key.label)
+        other = "minor" if k.mode == "major" else "major"
+        options.append(
+            f"A chord borrowed from {_key_text(k.tonic, other, rng)} shades the cadence."
+        )
+    if s.facts.meter is not None and s.facts.meter.label == "4/4":
+        options.append("It sits comfortably in common time.")
+    if s.facts.meter is not None and s.facts.meter.beats_per_bar == 3:
+        options.append("It turns gently in waltz time.")
+    return rng.choice(options)
+
+
 Writer = Callable[[Song, random.Random, bool], "str | None"]
 WRITERS: dict[str, Writer] = {
     "tempo": _tempo,
@@ -342,6 +366,7 @@ WRITERS: dict[str, Writer] = {
     "vocals": _vocals,
     "lyric": _lyric,
     "mood": _mood,
+    "near_claim": _near_claim,
 }
 KEY_ERRORS = ("relative", "parallel", "unrelated")
 

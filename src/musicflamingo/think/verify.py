@@ -91,13 +91,20 @@ _KEY_ANYWHERE = re.compile(
     rf"(?<![\w/])({_NOTE})[\s-]+((?i:major|minor))\b"
     r"(?!\s*(?i:chord|triad|arpeggio|scale|seventh|ninth|sixth|third|7th|9th|6th|shape|voicing))"
 )
+_BORROWED = re.compile(r"(?i:\b(?:borrow\w*|modal\s+mixture)\b(?:\s+\w+){0,4}\s*$)")
+_METER_NAME = re.compile(r"(?i:\b(common\s+time|cut\s+time|alla\s+breve|waltz\s+time)\b)")
+_METER_NAMES = {"common": "4/4", "cut": "2/2", "alla": "2/2", "waltz": "3/4"}
 _CHORD_TOKEN = r"[A-G](?:#|b|♯|♭)?(?:[a-zA-Z0-9#°ø+Δ]*)(?:/[A-G](?:#|b)?)?"
 _PROGRESSION = re.compile(
     rf"(?<![\w/])({_CHORD_TOKEN}(?:\s*(?:–|—|→|->|-|\|)\s*{_CHORD_TOKEN}){{2,}})(?![\w#])"
 )
 _PROGRESSION_SPLIT = re.compile(r"\s*(?:–|—|→|->|-|\|)\s*")
+# "five sections", "four distinct parts" (a bare "four parts" may be voices: not a count);
+# not "the first two sections", "both sections".
 _SECTION_COUNT = re.compile(
-    rf"(?i:\b{_COUNT}\s+(?:distinct\s+|separate\s+|main\s+|clear\s+)?(?:sections|parts)\b)"
+    r"(?i:(?<!first )(?<!last )(?<!next )(?<!final )(?<!other )(?<!opening )(?<!closing )"
+    rf"\b{_COUNT}\s+(?:(?:distinct|separate|main|clear|formal|large)\s+(?:sections|parts)"
+    r"|sections)\b)"
 )
 _SECTION_NAME = r"(?:[A-H]['′’]?|intro|outro)"
 _SECTION_AT = re.compile(
@@ -110,16 +117,20 @@ _SECTION_TIMES = re.compile(
     rf"(?i:\b(?:returns|comes back|recurs|appears|is heard|occurs)\s+)"
     rf"(?i:{_COUNT}\s+times|(once|twice|thrice))\b)"
 )
+# Only a whole-song bar count: "the piece runs 36 bars", "36 bars in all" (not "over four
+# bars", which is a phrase).
 _BARS = re.compile(
-    rf"(?i:\b(?:runs|lasts|spans|of|across|over|in all|totals?)\s+{_COUNT}\s+bars\b)"
+    rf"(?i:\b(?:runs|lasts|spans)\s+(?:for\s+)?(?:about\s+)?{_COUNT}\s+bars\b"
+    rf"|\b{_COUNT}\s+bars\s+(?:in\s+all|in\s+total|long)\b)"
 )
 _VOCAL_NONE = re.compile(
     r"(?i:\b(?:no|without(?:\s+any)?)\s+(?:vocals?|voices?|singing|singers?|lyrics)\b"
     r"|\b(?:purely|entirely|wholly|strictly)\s+instrumental\b|\binstrumental\s+(?:piece|track)\b)"
 )
+# A singer, not a metaphor ("the violin sings") or a contrapuntal voice ("inner voices").
 _VOCAL_SOME = re.compile(
-    r"(?i:\b(?:the\s+|a\s+|lead\s+)(?:vocals?|vocalist|singer|voice)\b(?!\s+(?:leading|line)\b)"
-    r"|\b(?:sings|sung|singing)\b)"
+    r"(?i:\b(?:lead\s+)?(?:vocals?|vocalist|singers?)\b(?!\s+(?:leading|line)\b)"
+    r"|\b(?:singing|human|sung|lead)\s+voice\b|\bsung\b)"
 )
 
 # Instrument words -> family; a fact instrument ("Electric Bass (finger)") maps the same way.
@@ -176,10 +187,16 @@ _FAMILIES = {
 _CLAIM_WORDS = sorted(set(_FAMILIES) - {"keys", "lead", "pad", "string", "drum"}, key=len)
 _INSTRUMENT = re.compile(
     r"(?i:\b(" + "|".join(re.escape(w) for w in reversed(_CLAIM_WORDS)) + r")\b)"
-    r"(?!\s*(?i:line|lines|register|notes?|clef|voice|pedal|drum|section\s+of))"
+    r"(?!\s*(?i:line|lines|register|notes?|clef|voice|pedal|drum|section\s+of|-?pop|-?wave))"
+    r"(?!-like)"
 )
-# Words after which an instrument word is not a claim that the instrument plays.
-_NEGATED = re.compile(r"(?i:\b(?:no|without|nor|not|absent|lacks?|instead of)\s+(?:\w+\s+){0,2}$)")
+# Words before or after which an instrument word is not a claim that the instrument plays.
+_NEGATED = re.compile(
+    r"(?i:\b(?:no|without|nor|not|absent|lacks?|instead of|rather than)\s+(?:\w+\s+){0,2}$)"
+)
+_NEGATED_AFTER = re.compile(
+    r"(?i:^\W*(?:\w+\s+){0,1}(?:is|are)\s+(?:absent|missing|nowhere|not\s+(?:heard|present)))"
+)
 
 
 @dataclass(frozen=True)
@@ -252,6 +269,8 @@ def _broad_keys(step: str) -> list[tuple[re.Match[str], str]]:
     """ "X major"/"X minor" anywhere, unless it names a chord or scale ("the A minor chord")."""
     out = []
     for m in _KEY_ANYWHERE.finditer(step):
+        if _BORROWED.search(step[: m.start()]):
+            continue  # "a chord borrowed from D minor" is harmony, not the song's key
         tonic = re.sub(r"[\s-]", "", m.group(1))
         tonic = re.sub(r"(?i)sharp$", "#", re.sub(r"(?i)flat$", "b", tonic))
         out.append((m, f"{tonic} {m.group(2).lower()}"))
@@ -293,6 +312,17 @@ def meter_claims(step: str, facts: SongFacts) -> list[Claim]:
             continue
         findings = checks.check_meter(stated, facts)
         out += _finding_claims("meter", stated, findings) or [Claim("meter", stated, "ok")]
+    for m in _METER_NAME.finditer(step):
+        stated = _METER_NAMES[m.group(1).split()[0].lower()]
+        if meter is None:
+            out.append(Claim("meter", m.group(0), "unverifiable", "meter_unmeasured"))
+        elif theory.same_meter(stated, meter.label) or (
+            stated == "3/4" and meter.beats_per_bar == 3  # waltz time: three beats a bar
+        ):
+            out.append(Claim("meter", m.group(0), "ok"))
+        else:
+            detail = f"states {m.group(0)} ({stated}); measured {meter.label}"
+            out.append(Claim("meter", m.group(0), "wrong", "meter_mismatch", detail))
     counts = [(m.group(0), _count(m.group(1)), True) for m in _BEATS_PER_BAR.finditer(step)]
     counts += [
         (m.group(0), _METER_WORDS[m.group(1).lower()], False) for m in _METER_WORD.finditer(step)
@@ -444,13 +474,13 @@ def instrument_family(name: str) -> set[str]:
     return {_FAMILIES[w] for w in words if w in _FAMILIES}
 
 
+def _negated(text: str, m: re.Match[str]) -> bool:
+    return bool(_NEGATED.search(text[: m.start()]) or _NEGATED_AFTER.search(text[m.end() :]))
+
+
 def instrument_words(text: str) -> list[str]:
     """The instrument words a text names as playing (not after "no", "without" ...)."""
-    return [
-        m.group(1).lower()
-        for m in _INSTRUMENT.finditer(text)
-        if not _NEGATED.search(text[: m.start()])
-    ]
+    return [m.group(1).lower() for m in _INSTRUMENT.finditer(text) if not _negated(text, m)]
 
 
 def instrument_claims(step: str, instruments: Iterable[str] | None) -> list[Claim]:
@@ -461,7 +491,7 @@ def instrument_claims(step: str, instruments: Iterable[str] | None) -> list[Clai
     known = set().union(*(instrument_family(i) for i in instruments))
     out = []
     for m in _INSTRUMENT.finditer(step):
-        if _NEGATED.search(step[: m.start()]):
+        if _negated(step, m):
             continue
         family = _FAMILIES[m.group(1).lower()]
         if family in known or (family == "synth" and "synth" in known):
