@@ -113,9 +113,24 @@ def sanitize(tokenizer: Any, text: str) -> str:
 
 def render(processor: Any, text: str, *, audio: bool) -> str:
     """One user turn through the checkpoint's chat template, ready for generation."""
-    content: list[dict[str, str]] = [{"type": "text", "text": text}]
-    if audio:
-        content.append({"type": "audio"})
+    return render_turns(processor, [("user", text)], audio=audio, add_generation_prompt=True)
+
+
+def render_turns(
+    processor: Any,
+    turns: Sequence[tuple[Literal["user", "assistant"], str]],
+    *,
+    audio: bool,
+    add_generation_prompt: bool,
+) -> str:
+    """A conversation through the checkpoint's chat template; the audio item goes with the
+    first user turn (training renders its targets with this, inference its prompts)."""
+    messages = []
+    for i, (role, text) in enumerate(turns):
+        content: list[dict[str, str]] = [{"type": "text", "text": text}]
+        if audio and i == 0:
+            content.append({"type": "audio"})
+        messages.append({"role": role, "content": content})
     return processor.apply_chat_template(
-        [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
+        messages, tokenize=False, add_generation_prompt=add_generation_prompt
     )

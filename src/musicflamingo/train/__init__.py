@@ -1,0 +1,1 @@
+"""Training Music Flamingo: MF-SFT, CoT warm-up and GRPO on TRL (see docs/training.md)."""
