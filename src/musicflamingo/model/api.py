@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -68,7 +69,9 @@ def analyze(
     if grounded and facts is None:
         raise ValueError("--grounded needs the song's measured facts")
     mf = _model(model, device, dtype)
-    common = dict(think=think, facts=facts, truncate=truncate, max_new_tokens=max_new_tokens)
+    common: dict[str, Any] = dict(
+        think=think, facts=facts, truncate=truncate, max_new_tokens=max_new_tokens
+    )
     requests = [
         Request(song, "caption", grounded=grounded, **common),
         Request(song, "key_facts", **common),

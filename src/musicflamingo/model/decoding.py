@@ -17,7 +17,6 @@ length together, longest first.
 from __future__ import annotations
 
 import copy
-import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -113,7 +112,7 @@ class Decoder:
         return out
 
     def _prepare(self, job: Job, songs: list[np.ndarray]) -> None:
-        if job.source is None:
+        if job.source is None or job.span is None:
             job.ids = self.frontend.token_ids(job.text, None)
             return
         n = audio.audio_token_count(
@@ -223,6 +222,8 @@ class Decoder:
 
     def _prefix_cache(self, job: Job, songs: list[np.ndarray]) -> DynamicCache:
         key = job.prefix_key
+        if key is None:
+            raise ValueError("a text-only job has no audio prefix")
         if key in self._prefixes:
             return self._prefixes[key]
         model, dev = self.model, self.loaded.device
@@ -241,6 +242,8 @@ class Decoder:
 
     def _samples(self, job: Job, songs: list[np.ndarray]) -> np.ndarray:
         sr, span = self.frontend.sr, job.span
+        if job.source is None or span is None:
+            raise ValueError("a text-only job has no audio")
         return songs[job.source][int(round(span.start * sr)) : int(round(span.end * sr))]
 
     def _generation_config(self, max_new_tokens: int):  # noqa: ANN202
@@ -261,7 +264,8 @@ class Decoder:
     def _output(self, tokens: list[int], job: Job) -> Output:
         eos = self.model.generation_config.eos_token_id
         stops = set(eos if isinstance(eos, list) else [eos]) - {None}
-        end = next((i for i, t in enumerate(tokens) if t in stops), math.inf)
-        kept = tokens[: min(end, job.max_new_tokens)]
+        stop = next((i for i, t in enumerate(tokens) if t in stops), None)
+        finished = stop is not None and stop < job.max_new_tokens
+        kept = tokens[: stop if finished else job.max_new_tokens]
         text = self.frontend.tokenizer.decode(kept, skip_special_tokens=True)
-        return Output(text, len(kept), end < job.max_new_tokens)
+        return Output(text, len(kept), finished)

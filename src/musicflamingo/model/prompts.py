@@ -64,17 +64,17 @@ def request_text(
     task: Task, question: str | None = None, options: Sequence[str] | None = None
 ) -> str:
     """The bare request of ``task`` (no thinking, grounding or part note)."""
-    if task in ("ask", "choose") and not (question and question.strip()):
-        raise ValueError(f"task {task!r} needs a question")
     if task == "caption":
         return CAPTION
     if task == "lyrics":
         return LYRICS
     if task == "key_facts":
         return KEY_FACTS
-    if task == "ask":
-        return question.strip()
-    if task == "choose":
+    if task in ("ask", "choose"):
+        if not (question and question.strip()):
+            raise ValueError(f"task {task!r} needs a question")
+        if task == "ask":
+            return question.strip()
         return CHOOSE.format(question=question.strip(), options=option_lines(options or []))
     raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
 

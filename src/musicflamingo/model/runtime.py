@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -111,7 +112,7 @@ class MusicFlamingo:
         id_or_path: str | Path,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
-        **options: float,
+        **options: Any,
     ) -> MusicFlamingo:
         """Load a hub id or local folder (see `loading.load`); ``options`` as for the class."""
         return cls(load(id_or_path, device=device, dtype=dtype), **options)
@@ -130,11 +131,11 @@ class MusicFlamingo:
 
     # --- tasks --------------------------------------------------------------------------------
 
-    def caption(self, song: AudioInput, *, think: bool = False, **kw: object) -> Answer:
+    def caption(self, song: AudioInput, *, think: bool = False, **kw: Any) -> Answer:
         """A rich multi-aspect description of the song."""
         return self.generate([Request(song, "caption", think=think, **kw)], progress=False)[0]
 
-    def ask(self, song: AudioInput, question: str, *, think: bool = False, **kw: object) -> Answer:
+    def ask(self, song: AudioInput, question: str, *, think: bool = False, **kw: Any) -> Answer:
         """A free-form answer to ``question`` about the song."""
         req = Request(song, "ask", question=question, think=think, **kw)
         return self.generate([req], progress=False)[0]
@@ -146,17 +147,17 @@ class MusicFlamingo:
         options: Sequence[str],
         *,
         think: bool = False,
-        **kw: object,
+        **kw: Any,
     ) -> Answer:
         """The option ("(A) …") the model picks; ``Answer.choice`` holds it."""
         req = Request(song, "choose", question=question, options=list(options), think=think, **kw)
         return self.generate([req], progress=False)[0]
 
-    def lyrics(self, song: AudioInput, **kw: object) -> Answer:
+    def lyrics(self, song: AudioInput, **kw: Any) -> Answer:
         """A structured lyric sheet (parts of a long song are joined in order)."""
         return self.generate([Request(song, "lyrics", **kw)], progress=False)[0]
 
-    def key_facts(self, song: AudioInput, *, think: bool = False, **kw: object) -> Answer:
+    def key_facts(self, song: AudioInput, *, think: bool = False, **kw: Any) -> Answer:
         """Genre, BPM, key, meter, instruments, vocals, mood, chords as validated JSON."""
         return self.generate([Request(song, "key_facts", think=think, **kw)], progress=False)[0]
 
@@ -266,7 +267,7 @@ class MusicFlamingo:
             text=final.text,
             thinking=thought.thinking,
             answer=thought.answer,
-            choice=parse_choice(final.text, req.options) if req.task == "choose" else None,
+            choice=parse_choice(final.text, req.options or ()) if req.task == "choose" else None,
             key_facts=parse_key_facts(final.text) if req.task == "key_facts" else None,
             parts=part_records if len(part_records) > 1 else [],
             heard=[(s.start, s.end) for s in plan.spans],
