@@ -45,6 +45,8 @@ def default_embedder() -> Embedder:
 
 def caption_findings(record: SongRecord, config: FilterConfig = FilterConfig()) -> list[Finding]:
     caption, facts = record.caption, record.facts
+    if caption is None or facts is None:
+        raise ValueError(f"{record.id}: no caption or no facts to check it against")
     missing = [a for a in ASPECTS if not caption.aspects.get(a, "").strip()]
     out: list[Finding] = []
     if missing:
@@ -100,6 +102,8 @@ def judge(
     record: SongRecord, items: list[tuple[str, QAItem]], llm: TextLLM, config: FilterConfig
 ) -> tuple[list[Drop], Usage, str]:
     """The LLM judge's drops for the caption and ``items``, its tokens and prompt id."""
+    if record.facts is None:
+        raise ValueError(f"{record.id}: no facts to judge against")
     prompt = load_prompt("judge", config.judge_prompt)
     listed = [{"id": "caption", "text": record.caption.text}] if record.caption else []
     listed += [{"id": name, **q.model_dump(exclude={"references"})} for name, q in items]
@@ -115,7 +119,7 @@ def judge(
         attempts=config.judge_attempts,
         max_tokens=config.judge_max_tokens,
     )
-    payloads = {"caption": record.caption.text if record.caption else None}
+    payloads: dict[str, Any] = {"caption": record.caption.text if record.caption else None}
     payloads |= {name: q.model_dump() for name, q in items}
     drops = [
         Drop(item=v.id, reason="judge_rejected", detail=v.reason, payload=payloads[v.id])

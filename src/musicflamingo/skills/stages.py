@@ -146,7 +146,11 @@ def stage3_write(
     cap_prompt = load_prompt("caption", config.caption_prompt)
     qa_prompt = load_prompt("qa", config.qa_prompt)
     values = {"facts": facts_json(facts), "segments": segments_text(segment_captions)}
-    common = {"attempts": config.attempts, "temperature": config.temperature, "seed": config.seed}
+    common: dict[str, Any] = {
+        "attempts": config.attempts,
+        "temperature": config.temperature,
+        "seed": config.seed,
+    }
     caption, u1 = ask_json(
         llm,
         cap_prompt.messages(**values),

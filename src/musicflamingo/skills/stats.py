@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -104,7 +105,7 @@ def stats(out_dir: str | Path, console: Console | None = None) -> dict:
     records = _records(out)
     ok = [r for r in records if r.status == "ok"]
     words = sorted(r.caption.words for r in ok if r.caption)
-    data = {
+    data: dict[str, Any] = {
         "songs": {"total": len(records), "ok": len(ok), "failed": len(records) - len(ok)},
         "caption_words": {
             "captions": len(words),
