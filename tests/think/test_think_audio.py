@@ -62,3 +62,29 @@ def test_build_with_the_audio_model(tiny, skills_out, think_url, tmp_path):
                 assert step["verdict"] == "wrong"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["models"]["audio"] == [str(tiny)]
+
+
+class CountedAudio(RuntimeAudio):
+    """The runtime, counting the judge batches (the build runs in this process)."""
+
+    batches: list[int] = []
+
+    def judge(self, path, steps):
+        self.batches.append(len(steps))
+        return super().judge(path, steps)
+
+
+def test_the_steps_of_a_song_are_judged_in_one_batch_and_rewrites_in_one_more(
+    tiny, skills_out, think_url, tmp_path
+):
+    from musicflamingo.llm.openai_client import OpenAIClient
+    from musicflamingo.think.build import build
+
+    audio = CountedAudio(str(tiny))
+    manifest = build(skills_out, tmp_path / "think", llm=OpenAIClient(think_url), audio=audio)
+    songs = manifest["songs"]["total"]
+    assert songs <= len(audio.batches) <= 2 * songs
+    assert sum(audio.batches) == sum(manifest["steps"].values()) + sum(
+        len(json.loads(p.read_text())["first_draft"])
+        for p in (tmp_path / "think").glob("items/*/*.json")
+    )

@@ -1,6 +1,6 @@
 """One song through MF-Think, the pieces both executors (local, Ray) compose: the job,
 its files (``songs/<song id>.json`` written last, ``items/<song id>/<item>.json`` one per
-item, atomically) and `run_song` (stage 1, then stages 2-4 for each item not stored)."""
+item, atomically) and `run_song` (stage 1, then stages 2-4 for the items not stored)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from musicflamingo.skills.build import SONGS_DIR as SKILLS_SONGS
 from musicflamingo.skills.song import load_record
 from musicflamingo.think.records import ThinkItem, ThinkRecord
 from musicflamingo.think.select import SelectConfig, select
-from musicflamingo.think.stages import Engine, process
+from musicflamingo.think.stages import Engine, process_song
 from musicflamingo.util import Record, atomic_write
 
 SONGS_DIR = "songs"
@@ -79,10 +79,12 @@ def run_song(
     if song.facts is None:
         raise ValueError(f"{job.source}: the song has no measured facts")
     items = select(song, select_config, engine.audio)
-    for item in items:
-        if _stored(job, item, retry_failed) is None:
-            record = process(item, song, engine)
-            atomic_write(job.item_file(item.id), record.model_dump_json(indent=1))
+    todo = [i for i in items if _stored(job, i, retry_failed) is None]
+    # with an audio model, all of the song's steps go in one batch; else item by item,
+    # each stored as soon as it is done
+    for batch in [todo] if engine.audio is not None else [[i] for i in todo]:
+        for record in process_song(batch, song, engine):
+            atomic_write(job.item_file(record.item.id), record.model_dump_json(indent=1))
     choice = SongChoice(song_id=job.song_id, source=str(job.source), items=items)
     atomic_write(job.choice_file, choice.model_dump_json(indent=1))
     return f"{len(items)} items"

@@ -200,21 +200,25 @@ def heard_instruments(song: SongRecord) -> list[str] | None:
     return verify.instrument_words(text)
 
 
-def verify_steps(steps: list[str], song: SongRecord, audio: AudioModel | None) -> list[StepVerdict]:
-    """Stage 3: the deterministic verdict of every step, then the audio model's yes/no
-    (all steps of the item in one batch); a step is wrong when either says so."""
+def verify_traces(
+    traces: list[list[str]], song: SongRecord, audio: AudioModel | None
+) -> list[list[StepVerdict]]:
+    """Stage 3 for traces of one song: the deterministic verdict of every step, then the
+    audio model's yes/no on all their steps in one batch (one audio prefill per song on
+    our runtime); a step is wrong when either says so."""
     assert song.facts is not None
     instruments = heard_instruments(song)
-    checks = [verify.check_step(s, song.facts, instruments) for s in steps]
-    heard = audio.judge(song.path, steps) if audio is not None else [None] * len(steps)
-    out = []
-    for c, yes in zip(checks, heard, strict=True):
+    flat = [s for t in traces for s in t]
+    heard = audio.judge(song.path, flat) if audio is not None and flat else [None] * len(flat)
+    verdicts = []
+    for step, yes in zip(flat, heard, strict=True):
+        c = verify.check_step(step, song.facts, instruments)
         reasons = c.reasons + (["audio_says_no"] if yes is False else [])
         verdict: Verdict = (
             "wrong" if reasons else "ok" if c.verdict == "ok" or yes else "unverifiable"
         )
         details = [x.detail for x in c.claims if x.verdict == "wrong" and x.detail]
-        out.append(
+        verdicts.append(
             StepVerdict(
                 text=c.step,
                 verdict=verdict,
@@ -224,7 +228,16 @@ def verify_steps(steps: list[str], song: SongRecord, audio: AudioModel | None) -
                 details=details,
             )
         )
+    out, at = [], 0
+    for t in traces:
+        out.append(verdicts[at : at + len(t)])
+        at += len(t)
     return out
+
+
+def verify_steps(steps: list[str], song: SongRecord, audio: AudioModel | None) -> list[StepVerdict]:
+    """`verify_traces` of one trace."""
+    return verify_traces([steps], song, audio)[0]
 
 
 def _wrong_list(verdicts: list[StepVerdict]) -> str:
@@ -353,63 +366,104 @@ def _wrong_share(verdicts: list[StepVerdict]) -> float:
     return sum(v.verdict == "wrong" for v in verdicts) / max(len(verdicts), 1)
 
 
-def process(item: ThinkItem, song: SongRecord, engine: Engine) -> ThinkRecord:
-    """Stages 2-4 of one item: the finished record (``ok``, ``dropped`` or ``failed``)."""
+@dataclass
+class _Work:
+    """An item between the stages."""
+
+    item: ThinkItem
+    prov: Provenance
+    messages: list[Message]
+    draft: TraceReply
+    notes: list[Note] = field(default_factory=list)
+    verdicts: list[StepVerdict] = field(default_factory=list)
+    first: list[StepVerdict] = field(default_factory=list)
+
+
+def _failed(item: ThinkItem, prov: Provenance, e: WriteFailed) -> ThinkRecord:
+    prov.usage += e.usage
+    note = Note(reason="write_failed", detail=e.reason)
+    return ThinkRecord(item=item, status="failed", notes=[note], provenance=prov)
+
+
+def process_song(items: list[ThinkItem], song: SongRecord, engine: Engine) -> list[ThinkRecord]:
+    """Stages 2-4 of items of one song, in order: write every trace, verify all of them
+    (one audio batch), rewrite once or drop, verify the rewrites (one more batch), then
+    the captions' metadata. Records come back in the order of ``items``."""
     cfg = engine.config
-    prov = Provenance(
-        llm=engine.llm.model_id,
-        audio_model=engine.audio.model_id if engine.audio else None,
-        prompts=prompt_ids(cfg),
-    )
-    record = ThinkRecord(item=item, provenance=prov)
-    try:
-        messages, draft, usage = write_trace(item, song, engine.llm, cfg)
-    except WriteFailed as e:
-        prov.usage += e.usage
-        note = Note(reason="write_failed", detail=e.reason)
-        return record.model_copy(update={"status": "failed", "notes": [note], "provenance": prov})
-    prov.usage += usage
-    verdicts = verify_steps(draft.steps, song, engine.audio)
-    notes: list[Note] = []
-    first: list[StepVerdict] = []
-    share = _wrong_share(verdicts)
-    if share > cfg.max_wrong:
-        notes.append(Note(reason="too_many_wrong", detail=f"{share:.0%} of the steps are wrong"))
-    elif share > 0:
-        first = verdicts
+    done: dict[str, ThinkRecord] = {}
+    work: list[_Work] = []
+    for item in items:
+        prov = Provenance(
+            llm=engine.llm.model_id,
+            audio_model=engine.audio.model_id if engine.audio else None,
+            prompts=prompt_ids(cfg),
+        )
         try:
-            draft, usage = rewrite_trace(item, messages, draft, verdicts, engine.llm, cfg)
-            prov.usage += usage
+            messages, draft, usage = write_trace(item, song, engine.llm, cfg)
         except WriteFailed as e:
-            prov.usage += e.usage
-            notes.append(Note(reason="rewrite_failed", detail=e.reason))
-        else:
-            wrong = sum(v.verdict == "wrong" for v in first)
-            notes.append(Note(reason="rewritten", detail=f"{wrong} wrong step(s) named"))
-            verdicts = verify_steps(draft.steps, song, engine.audio)
-            if (left := sum(v.verdict == "wrong" for v in verdicts)) > 0:
-                notes.append(
-                    Note(reason="still_wrong", detail=f"{left} wrong step(s) after rewrite")
+            done[item.id] = _failed(item, prov, e)
+            continue
+        prov.usage += usage
+        work.append(_Work(item, prov, messages, draft))
+    drafts = [w.draft.steps for w in work]
+    for w, v in zip(work, verify_traces(drafts, song, engine.audio), strict=True):
+        w.verdicts = v
+    rewritten = []
+    for w in work:
+        share = _wrong_share(w.verdicts)
+        if share > cfg.max_wrong:
+            w.notes.append(
+                Note(reason="too_many_wrong", detail=f"{share:.0%} of the steps are wrong")
+            )
+        elif share > 0:
+            w.first = w.verdicts
+            try:
+                w.draft, usage = rewrite_trace(
+                    w.item, w.messages, w.draft, w.verdicts, engine.llm, cfg
                 )
-    dropped = any(n.reason in ("too_many_wrong", "rewrite_failed", "still_wrong") for n in notes)
+            except WriteFailed as e:
+                w.prov.usage += e.usage
+                w.notes.append(Note(reason="rewrite_failed", detail=e.reason))
+                continue
+            w.prov.usage += usage
+            wrong = sum(v.verdict == "wrong" for v in w.first)
+            w.notes.append(Note(reason="rewritten", detail=f"{wrong} wrong step(s) named"))
+            rewritten.append(w)
+    traces = [w.draft.steps for w in rewritten]
+    for w, v in zip(rewritten, verify_traces(traces, song, engine.audio), strict=True):
+        w.verdicts = v
+        if (left := sum(x.verdict == "wrong" for x in v)) > 0:
+            w.notes.append(Note(reason="still_wrong", detail=f"{left} wrong step(s) after rewrite"))
+    for w in work:
+        done[w.item.id] = _finish(w, song, engine)
+    return [done[i.id] for i in items]
+
+
+def _finish(w: _Work, song: SongRecord, engine: Engine) -> ThinkRecord:
+    """Stage 4 for a caption (the metadata record), then the item's record."""
     metadata = None
-    if item.task == "caption":
+    if w.item.task == "caption":
         try:
-            metadata, meta_notes, usage = extract_metadata(item, song, engine.llm, cfg)
-            prov.usage += usage
-            notes += meta_notes
+            metadata, notes, usage = extract_metadata(w.item, song, engine.llm, engine.config)
+            w.prov.usage += usage
+            w.notes += notes
         except WriteFailed as e:
-            prov.usage += e.usage
-            notes.append(Note(reason="metadata_failed", detail=e.reason))
-    return record.model_copy(
-        update={
-            "status": "dropped" if dropped else "ok",
-            "trace": draft.steps,
-            "final_answer": draft.final_answer,
-            "steps": verdicts,
-            "first_draft": first,
-            "metadata": metadata,
-            "notes": notes,
-            "provenance": prov,
-        }
+            w.prov.usage += e.usage
+            w.notes.append(Note(reason="metadata_failed", detail=e.reason))
+    dropped = {"too_many_wrong", "rewrite_failed", "still_wrong"} & {n.reason for n in w.notes}
+    return ThinkRecord(
+        item=w.item,
+        status="dropped" if dropped else "ok",
+        trace=w.draft.steps,
+        final_answer=w.draft.final_answer,
+        steps=w.verdicts,
+        first_draft=w.first,
+        metadata=metadata,
+        notes=w.notes,
+        provenance=w.prov,
     )
+
+
+def process(item: ThinkItem, song: SongRecord, engine: Engine) -> ThinkRecord:
+    """Stages 2-4 of one item: its record (``ok``, ``dropped`` or ``failed``)."""
+    return process_song([item], song, engine)[0]
