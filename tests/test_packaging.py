@@ -74,11 +74,13 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.cache
 def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def _declared(extras: tuple[str, ...]) -> set[str]:
+@functools.cache
+def _declared(extras: tuple[str, ...]) -> frozenset[str]:
     """Distribution names of the base dependencies plus ``extras``, self-references expanded."""
     project = _pyproject()["project"]
     optional = project["optional-dependencies"]
@@ -98,7 +100,7 @@ def _declared(extras: tuple[str, ...]) -> set[str]:
                 todo.extend(req.extras)
             else:
                 names.add(_norm(req.name))
-    return names
+    return frozenset(names)
 
 
 @dataclass
