@@ -476,6 +476,61 @@ TrustRemoteCodeOption = Annotated[
 ]
 RevisionOption = Annotated[str | None, typer.Option(help="pin the embedder's hub revision")]
 
+train_app = typer.Typer(
+    no_args_is_help=True, help="Train: MF-SFT, CoT warm-up and GRPO on TRL (docs/training.md)."
+)
+app.add_typer(train_app, name="train")
+
+
+def _train(
+    stage: str,
+    recipe: Path,
+    model: str,
+    data: list[str],
+    out: Path,
+    sets: list[str] | None,
+    audio_root: str | None,
+    resume: bool,
+) -> None:
+    from musicflamingo.model.loading import ModelError
+    from musicflamingo.train.data import DataError
+    from musicflamingo.train.recipe import RecipeError, load_recipe
+    from musicflamingo.train.run import train
+
+    try:
+        spec = load_recipe(recipe, sets)
+        if spec.stage != stage:
+            raise RecipeError(f"{recipe} is a {spec.stage!r} recipe, not {stage!r}")
+        report = train(spec, model, data, out, audio_root=audio_root, resume=resume)
+    except (RecipeError, DataError, ModelError, ValueError, FileNotFoundError) as e:
+        raise fail(str(e).splitlines()[0]) from None
+    err.print(f"trained {report['global_step']} steps; model in {out}", highlight=False)
+
+
+def _train_command(stage: str, summary: str) -> None:
+    @train_app.command(stage, help=summary)
+    def command(
+        recipe: Annotated[Path, typer.Option(help="recipe YAML (recipes/*.yaml)")],
+        model: Annotated[str, typer.Option(help="checkpoint id or folder to start from")],
+        data: Annotated[list[str], typer.Option(help="Parquet/JSON files or folders (repeatable)")],
+        out: Annotated[Path, typer.Option(help="output folder (checkpoints, logs, final model)")],
+        set_: Annotated[
+            list[str] | None,
+            typer.Option("--set", help="override: key=value (args.* by default; lora.r=8)"),
+        ] = None,
+        audio_root: Annotated[
+            str | None, typer.Option(help="folder relative 'sound' paths are under")
+        ] = None,
+        resume: Annotated[bool, typer.Option(help="continue from the last checkpoint")] = True,
+    ) -> None:
+        _train(stage, recipe, model, data, out, set_, audio_root, resume)
+
+
+_train_command("sft", "MF-SFT on MF-Skills conversations (SFTTrainer).")
+_train_command("cot", "CoT warm-up on MF-Think cot_sft (SFTTrainer).")
+_train_command("grpo", "GRPO on MF-Think grpo_qa / grpo_caption with the paper's rewards.")
+
+
 eval_app = typer.Typer(
     cls=_RunByDefault,
     no_args_is_help=True,

@@ -1,0 +1,115 @@
+"""SFT on TRL with our collator: the loss falls on a repeated batch, the final folder loads
+in the runtime, LoRA merges and leaves the encoder alone, a killed run resumes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import qa_row
+from safetensors.torch import load_file
+
+from musicflamingo.train.recipe import Recipe, load_recipe
+from musicflamingo.train.run import train
+
+FAST = {
+    "per_device_train_batch_size": 4,
+    "learning_rate": 3e-3,
+    "lr_scheduler_type": "constant",
+    "logging_steps": 1,
+    "gradient_checkpointing": False,
+    "save_strategy": "no",
+    "dataloader_pin_memory": False,
+}
+
+
+@pytest.fixture(scope="module")
+def data(clips, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "rows.json"
+    path.write_text(json.dumps([qa_row(i, clips[i], f"tone number {i}") for i in range(4)]))
+    return path
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(folder / "model.safetensors")
+
+
+def test_sft_loss_falls_on_a_repeated_batch(checkpoint, data, clips, tmp_path) -> None:
+    recipe = Recipe(stage="sft", max_length=512, args=FAST | {"max_steps": 6})
+    report = train(recipe, str(checkpoint), [str(data)], tmp_path / "out")
+    losses = [h["loss"] for h in report["log_history"] if "loss" in h]
+    assert len(losses) == 6 and all(math.isfinite(x) for x in losses)
+    assert losses[-1] < losses[0] - 0.3
+    assert report["data_report"]["kept"] == 4 and report["global_step"] == 6
+    assert list((tmp_path / "out").rglob("events.out.tfevents.*"))  # TensorBoard logs
+    from musicflamingo.model import MusicFlamingo
+
+    trained = MusicFlamingo.from_pretrained(tmp_path / "out")
+    assert trained.ask(clips[0], "Which tone is this?", max_new_tokens=4).new_tokens > 0
+
+
+def test_lora_merges_and_leaves_the_encoder_untouched(checkpoint, data, tmp_path) -> None:
+    recipe = Recipe(
+        stage="sft",
+        max_length=512,
+        freeze={"audio_encoder": True, "projector": False, "llm": True},
+        lora={"r": 4, "alpha": 8, "dropout": 0.0},
+        args=FAST | {"max_steps": 2},
+    )
+    report = train(recipe, str(checkpoint), [str(data)], tmp_path / "out")
+    assert report["trainable_parameters"]["audio_encoder"] == 0
+    before, after = _weights(checkpoint), _weights(tmp_path / "out")
+    assert before.keys() == after.keys()  # a plain checkpoint, no adapter names
+    encoder = [k for k in before if k.startswith("audio_tower.")]
+    assert encoder and all(torch.equal(before[k], after[k]) for k in encoder)
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"language_model", "multi_modal_projector"}
+    assert (tmp_path / "out" / "adapter" / "adapter_config.json").is_file()
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(checkpoint, data, tmp_path) -> None:
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text("stage: sft\nmax_length: 512\nargs: {}\n")
+    load_recipe(recipe)  # valid
+    out = tmp_path / "out"
+    sets = {**FAST, "max_steps": 6, "save_strategy": "steps", "save_steps": 2}
+    cmd = [sys.executable, "-m", "musicflamingo", "train", "sft", "--recipe", str(recipe),
+           "--model", str(checkpoint), "--data", str(data), "--out", str(out)]  # fmt: skip
+    for k, v in sets.items():
+        cmd += ["--set", f"{k}={json.dumps(v)}"]
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint-2").is_dir() and time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.2)
+    time.sleep(1.0)  # let the checkpoint finish writing
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "train_report.json").exists()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / "train_report.json").read_text())
+    assert report["resumed_from"] and int(report["resumed_from"].rsplit("-", 1)[1]) >= 2
+    assert report["global_step"] == 6
+    steps = [h["step"] for h in report["log_history"] if "loss" in h]
+    assert steps == [1, 2, 3, 4, 5, 6]  # the checkpoint's history, then the rest once
+
+
+def test_cli_rejects_a_recipe_of_another_stage(checkpoint, data, tmp_path) -> None:
+    recipe = tmp_path / "g.yaml"
+    recipe.write_text("stage: grpo\n")
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "musicflamingo", "train", "sft", "--recipe", str(recipe),
+           "--model", str(checkpoint), "--data", str(data), "--out", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "is a 'grpo' recipe, not 'sft'" in done.stderr
