@@ -130,3 +130,27 @@ def test_a_dead_endpoint_or_a_bad_folder_is_one_line(skills_out, tmp_path):
     run = cli("think", "build", str(tmp_path), str(tmp_path / "b"))
     assert run.returncode == 1 and "not an MF-Skills output" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_the_training_loader_and_rewards_accept_the_sets(built):
+    """The training issue's loader reads every set, and its rewards give full marks to a
+    completion that writes the ground truth (the verified trace for a caption)."""
+    data = pytest.importorskip("musicflamingo.train.data")
+    rewards = pytest.importorskip("musicflamingo.train.rewards")
+    out, _ = built
+    loaded = {n: data.load_rows([out / n / "data"]) for n in ("cot_sft", "grpo_qa", "grpo_caption")}
+    for ds in loaded.values():
+        assert all(data.turns(row)[1] for row in ds)  # the audio is in the first turn
+    qa = list(loaded["grpo_qa"])
+    done = [f"<think>listening</think><answer>{r['answer']}</answer>" for r in qa]
+    options = [r["options"] or None for r in qa]
+    answers = [r["answer"] for r in qa]
+    assert rewards.format_reward(done) == [1.0] * len(qa)
+    assert rewards.accuracy_reward(done, answer=answers, options=options) == [1.0] * len(qa)
+    targets = {r["id"]: r["conversations"][1]["value"] for r in loaded["cot_sft"]}
+    captions = [r for r in loaded["grpo_caption"] if r["id"] in targets]
+    assert captions
+    scores = rewards.structured_thinking_reward(
+        [targets[r["id"]] for r in captions], metadata=[r["metadata"] for r in captions]
+    )
+    assert scores == [1.0] * len(captions)
