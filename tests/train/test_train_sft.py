@@ -56,6 +56,23 @@ def test_sft_loss_falls_on_a_repeated_batch(checkpoint, data, clips, tmp_path) -
     assert trained.ask(clips[0], "Which tone is this?", max_new_tokens=4).new_tokens > 0
 
 
+def test_streamed_rows_train_and_bad_rows_are_counted(checkpoint, clips, tmp_path) -> None:
+    rows = [qa_row(i, clips[i], f"tone number {i}") for i in range(3)]
+    rows.append(qa_row(9, tmp_path / "missing.wav", "gone"))
+    (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    recipe = Recipe(
+        stage="sft",
+        max_length=512,
+        streaming=True,
+        group_buffer=2,
+        args=FAST | {"max_steps": 1, "per_device_train_batch_size": 2},
+    )
+    report = train(recipe, str(checkpoint), [str(tmp_path / "rows.jsonl")], tmp_path / "out")
+    assert report["global_step"] == 1
+    assert report["data_report"]["dropped"] == {"no_audio_file": 1}
+    assert report["data_report"]["kept"] >= 2
+
+
 def test_lora_merges_and_leaves_the_encoder_untouched(checkpoint, data, tmp_path) -> None:
     recipe = Recipe(
         stage="sft",

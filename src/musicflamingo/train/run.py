@@ -183,7 +183,10 @@ def train(
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
         "trainable_parameters": trainable,
-        "data_report": data_report if not recipe.streaming else dict(data_report["counts"]),
+        # streaming: the rows read, counted again on every pass over the stream
+        "data_report": (
+            count_statuses(data_report["counts"].elements()) if recipe.streaming else data_report
+        ),
         "collate_drops": dict(collator.counts),
         "log_history": trainer.state.log_history,
     }
