@@ -154,3 +154,18 @@ def test_the_training_loader_and_rewards_accept_the_sets(built):
         [targets[r["id"]] for r in captions], metadata=[r["metadata"] for r in captions]
     )
     assert scores == [1.0] * len(captions)
+
+
+def test_true_text_in_other_wording_raises_no_false_alarm(skills_out):
+    """The MF-Skills writer's captions and QA (true to the facts, its own wording) split
+    into steps: none is called wrong, and some are checked."""
+    from musicflamingo.skills.song import load_record
+    from musicflamingo.think.verify import check_trace
+
+    verdicts = []
+    for path in (skills_out / "songs").glob("*.json"):
+        r = load_record(path)
+        texts = [r.caption.text, *(f"{q.question} {q.answer}. {q.rationale}" for q in r.qa)]
+        verdicts += [(c.verdict, c.step) for t in texts for c in check_trace(t, r.facts)]
+    assert [s for v, s in verdicts if v == "wrong"] == []
+    assert sum(v == "ok" for v, _ in verdicts) >= 20
