@@ -19,7 +19,7 @@ def test_paper_values(name: str, stage: str, lr: float, global_batch: int) -> No
     r = load_recipe(RECIPES / f"{name}.yaml")
     a = r.args
     assert r.stage == stage and a["learning_rate"] == lr and r.max_length == 24_576
-    assert a["lr_scheduler_type"] == "cosine" and a["warmup_ratio"] == 0.03
+    assert a["lr_scheduler_type"] == "cosine" and a["warmup_steps"] == 0.03
     assert a["weight_decay"] == 0.0 and a["bf16"] is True
     per_step = a["per_device_train_batch_size"] * a["gradient_accumulation_steps"] * 8  # GPUs
     if stage == "grpo":
@@ -50,3 +50,14 @@ def test_bad_recipes_fail_with_one_line(tmp_path: Path) -> None:
         load_recipe(RECIPES / "mf_sft.yaml", ["max_steps"])
     with pytest.raises(RecipeError, match="cannot read"):
         load_recipe(tmp_path / "none.yaml")
+
+
+@pytest.mark.parametrize("name", ["mf_sft", "cot_warmup", "grpo", "mf_sft_lora_1gpu"])
+def test_shipped_recipes_build_their_trl_config(name: str, tmp_path: Path) -> None:
+    from trl import GRPOConfig, SFTConfig
+
+    r = load_recipe(RECIPES / f"{name}.yaml")
+    config = GRPOConfig if r.stage == "grpo" else SFTConfig
+    args = config(output_dir=str(tmp_path), **(r.args | {"bf16": False}))  # no CUDA here
+    assert args.learning_rate == r.args["learning_rate"]
+    assert args.get_warmup_steps(1000) == 30  # the paper's 3 % warm-up
