@@ -109,6 +109,29 @@ def test_grpo_forwards_see_the_audio_and_rewards_see_the_truth(checkpoint, data,
     assert not torch.allclose(real, silent)
 
 
+def test_qa_and_caption_sets_train_together(processor, clips, tmp_path) -> None:
+    qa = [_prompt_row(i, clips[i]) | {"options": ["tone 0", "tone 1"]} for i in range(2)]
+    caption = _prompt_row(5, clips[5])
+    del caption["answer"], caption["options"]
+    caption["metadata"] = {"Genre": "test tone", "BPM": "", "Key": "A major"}
+    (tmp_path / "qa.json").write_text(json.dumps(qa))
+    (tmp_path / "cap.json").write_text(json.dumps([caption]))
+    recipe = Recipe(stage="grpo", max_length=512)
+    collator = Collator(processor, max_length=512, reserve=8)
+    files = [str(tmp_path / "qa.json"), str(tmp_path / "cap.json")]
+    dataset, report = prepare(files, collator, recipe, batch_size=2, seed=0)
+    assert report["kept"] == 3
+    rows = {r["id"]: r for r in dataset}
+    assert rows["song5/qa00"]["answer"] is None and rows["song0/qa00"]["metadata"] is None
+    assert rows["song0/qa00"]["prompt"] == "Which tone is this?"
+    from musicflamingo.train.rewards import accuracy_reward, structured_thinking_reward
+
+    said = ["<think>.</think><answer>A test tone in A major.</answer>"] * 3
+    cols = {k: [rows[i][k] for i in rows] for k in ("answer", "options", "metadata")}
+    assert accuracy_reward(said, **cols) == [0.0, 0.0, None]
+    assert structured_thinking_reward(said, **cols) == [None, None, 1.0]
+
+
 def test_grpo_stage_runs_with_the_papers_rewards(checkpoint, data, tmp_path) -> None:
     recipe = Recipe(
         stage="grpo",

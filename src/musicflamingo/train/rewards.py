@@ -59,8 +59,8 @@ def answer_correct(text: str, answer: str, options: Sequence[str] | None = None)
     """Whether the answer part of ``text`` is the ground truth ``answer``."""
     if options:
         truth = parse_choice(answer, options)
-        said = parse_choice(text, options)
-        return truth.index is not None and said.index == truth.index
+        picked = parse_choice(text, options)
+        return truth.index is not None and picked.index == truth.index
     said = parse_thinking(text).answer
     return normalise_text(said, numbers=True) == normalise_text(answer, numbers=True) != ""
 

@@ -16,7 +16,7 @@ from musicflamingo.model.loading import load
 from musicflamingo.util import atomic_write
 
 from .collator import KEPT, Collator, count_statuses
-from .data import length_grouped, load_rows
+from .data import AUDIO_MARK, length_grouped, load_rows
 from .recipe import Freeze, Recipe
 from .rewards import REWARDS
 
@@ -84,8 +84,9 @@ def prepare(
 
     def plan(row: dict[str, Any]) -> dict[str, Any]:
         out = collator.plan(row)
-        if grpo:
-            out["prompt"] = next(t["value"] for t in row["conversations"][::-1])
+        if grpo:  # TRL logs and passes the prompt text; the trainer renders it with the row
+            convo = row.get("conversations") or [{}]
+            out["prompt"] = str(convo[-1].get("value", "")).replace(AUDIO_MARK, "").strip()
         return out
 
     if recipe.streaming:
