@@ -35,7 +35,8 @@ def yes_no(text: str) -> bool | None:
 
 @runtime_checkable
 class AudioModel(Protocol):
-    model_id: str
+    @property
+    def model_id(self) -> str: ...
 
     def answer(self, path: str, items: Sequence[QA]) -> list[str | None]:
         """Each item's answer (an MCQ: the option chosen)."""

@@ -26,7 +26,6 @@ from musicflamingo.think import verify
 from musicflamingo.util import clock
 
 _BLOCK = re.compile(r"```(json|text)\s*\n(.*?)\n```", re.S)
-_SHARPS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 _METADATA_KEYS = re.compile(r'"([A-Z][A-Za-z ]+)"')
 
 
@@ -43,8 +42,8 @@ def _played(chords: list[list[Any]]) -> list[str]:
 def _relative(label: str) -> str:
     k = theory.parse_key(label)
     if k.mode == "major":
-        return f"{_SHARPS[(k.tonic + 9) % 12]} minor"
-    return f"{_SHARPS[(k.tonic + 3) % 12]} major"
+        return theory.Key((k.tonic + 9) % 12, "minor").mir_eval_label()
+    return theory.Key((k.tonic + 3) % 12, "major").mir_eval_label()
 
 
 def true_steps(f: dict[str, Any]) -> list[str]:

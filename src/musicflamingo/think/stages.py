@@ -111,10 +111,6 @@ class Engine:
     config: ThinkConfig = field(default_factory=ThinkConfig)
 
 
-def answer_text(item: ThinkItem) -> str:
-    return item.answer if item.task == "qa" else "the description"
-
-
 def same_answer(said: str, item: ThinkItem) -> bool:
     """The trace's final answer is the item's (normalised text; an MCQ also by letter)."""
     a, t = normalise_text(said, numbers=True), normalise_text(item.answer, numbers=True)
