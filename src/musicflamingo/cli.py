@@ -291,7 +291,7 @@ def skills_build(
 
     if not songs.is_dir():
         raise fail(f"{songs}: not a folder of songs")
-    captioner = None
+    captioner: EndpointCaptioner | ModelCaptioner | None = None
     if audio_endpoint:
         captioner = EndpointCaptioner(_text_llm(audio_endpoint, audio_model, api_key))
     elif audio_model:  # stage 1 on our runtime: a checkpoint id or folder
@@ -373,7 +373,7 @@ def think_build(
 
     if not skills_out.is_dir():
         raise fail(f"{skills_out}: not an MF-Skills build folder")
-    audio = None
+    audio: EndpointAudio | RuntimeAudio | None = None
     if audio_endpoint:
         audio = EndpointAudio(_text_llm(audio_endpoint, audio_model, api_key))
     elif audio_model:
@@ -629,7 +629,7 @@ def eval_score(
     try:
         outcome = runner.score(
             benchmark, predictions, data_root=data_root, out_dir=folder,
-            extraction=extraction,
+            extraction="raw" if extraction == "raw" else "answer",
             embedder=Resources(embedder, trust_remote_code, embedder_revision),
         )  # fmt: skip
     except (ValueError, OSError) as e:

@@ -21,7 +21,8 @@ CaptionFn = Callable[[Sequence[np.ndarray], int, str], list[str]]
 class SegmentCaptioner(Protocol):
     """Captions a batch of mono clips (float32 at ``sr``) with one prompt, one text each."""
 
-    model_id: str
+    @property
+    def model_id(self) -> str: ...
 
     def caption(self, clips: Sequence[np.ndarray], sr: int, prompt: str) -> list[str]: ...
 
