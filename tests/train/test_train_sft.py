@@ -119,6 +119,13 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(checkpoint, data, tmp_pat
     assert report["global_step"] == 6
     steps = [h["step"] for h in report["log_history"] if "loss" in h]
     assert steps == [1, 2, 3, 4, 5, 6]  # the checkpoint's history, then the rest once
+    # the same run without the kill ends at the same loss (weights, optimizer, schedule restored)
+    whole = train(
+        Recipe(stage="sft", max_length=512, args=sets), str(checkpoint), [str(data)],
+        tmp_path / "whole",
+    )  # fmt: skip
+    losses = [[h["loss"] for h in r["log_history"] if "loss" in h] for r in (report, whole)]
+    assert losses[0][-1] == pytest.approx(losses[1][-1], rel=1e-3), losses
 
 
 def test_cli_rejects_a_recipe_of_another_stage(checkpoint, data, tmp_path) -> None:

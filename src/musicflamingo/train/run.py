@@ -137,7 +137,14 @@ def train(
 ) -> dict[str, Any]:
     """Run ``recipe`` from ``model_source`` on ``data``; the trained model, its processor
     and ``train_report.json`` end up in ``out``. Returns the report."""
-    loaded = load(model_source, device="cpu", dtype=recipe.dtype)
+    last = _last_checkpoint(out) if resume else None
+    # The Trainer's own weight reload on resume reads the checkpoint's safetensors without
+    # Music Flamingo's key mapping (saved "audio_tower.*", module "model.audio_tower.*")
+    # and restores nothing, so full fine-tunes start from the checkpoint's weights here;
+    # the Trainer then restores optimizer, scheduler, step and RNG. (LoRA checkpoints hold
+    # the adapter, which PEFT reloads by its own names.)
+    weights = last if last and not recipe.lora else model_source
+    loaded = load(weights, device="cpu", dtype=recipe.dtype)
     model, processor = loaded.model, loaded.processor
     model.train()
     is_grpo = recipe.stage == "grpo"
@@ -171,7 +178,6 @@ def train(
         recipe = recipe.model_copy(update={"args": recipe.args | {"bf16": False, "fp16": False}})
     common["bf16"] = False  # TRL's default is bf16; a recipe turns it on
     trainer = _trainer(recipe, model, processor, collator, dataset, common, peft)
-    last = _last_checkpoint(out) if resume else None
     if last:
         err.print(f"resuming from {last}", highlight=False)
     result = trainer.train(resume_from_checkpoint=last)
