@@ -4,7 +4,8 @@ accounting.
 Messages follow the OpenAI chat layout: ``{"role": ..., "content": str | [parts]}`` where a
 part is ``{"type": "text", "text": ...}`` or ``{"type": "input_audio", "input_audio":
 {"data": base64, "format": "wav"}}``. ``json_schema`` follows OpenAI's ``response_format``
-payload: ``{"name": ..., "schema": {...}}``.
+payload: ``{"name": ..., "schema": {...}}``. ``deadline`` is a `time.monotonic` value after
+which an in-process model stops generating (HTTP clients bound a call by their timeout).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ChatRequest:
     max_tokens: int = 1024
     temperature: float = 0.0
     seed: int | None = None
+    deadline: float | None = None
 
 
 class TextLLM(ABC):
@@ -68,9 +70,12 @@ class TextLLM(ABC):
         max_tokens: int = 1024,
         temperature: float = 0.0,
         seed: int | None = None,
+        deadline: float | None = None,
     ) -> Completion:
         """The reply to ``messages``; with ``json_schema`` the reply should be that JSON."""
-        return self.respond(ChatRequest(list(messages), json_schema, max_tokens, temperature, seed))
+        return self.respond(
+            ChatRequest(list(messages), json_schema, max_tokens, temperature, seed, deadline)
+        )
 
     @abstractmethod
     def respond(self, request: ChatRequest) -> Completion:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,21 +45,16 @@ class QAReply(BaseModel):
 
 
 CAPTION_SCHEMA = {"name": "skills_caption", "schema": CaptionReply.model_json_schema()}
-QA_SCHEMA = {
-    "name": "skills_qa",
-    "schema": {
-        "type": "object",
-        "properties": {
-            "qa": {
-                "type": "array",
-                "items": QAItem.model_json_schema(),
-                "minItems": MIN_QA,
-                "maxItems": MAX_QA,
-            }
-        },
-        "required": ["qa"],
-    },
-}
+
+
+class QASet(BaseModel):
+    """The reply's shape as the schema sent to the LLM states it (QAItem's ``$defs`` at
+    the root, where its ``$ref`` pointers look)."""
+
+    qa: list[QAItem] = Field(min_length=MIN_QA, max_length=MAX_QA)
+
+
+QA_SCHEMA = {"name": "skills_qa", "schema": QASet.model_json_schema()}
 
 
 @dataclass(frozen=True)
@@ -70,6 +66,7 @@ class WriteConfig:
     seed: int = 0
     caption_prompt: str = "v1"
     qa_prompt: str = "v1"
+    song_timeout: float | None = 1200.0  # seconds of stage 3 per song, then write_timeout
 
 
 @dataclass
@@ -142,14 +139,18 @@ def stage3_write(
     llm: TextLLM,
     config: WriteConfig = WriteConfig(),
 ) -> Written:
-    """Long caption (six aspects) and 12-20 QA as validated JSON; raises `WriteFailed`."""
+    """Long caption (six aspects) and 12-20 QA as validated JSON; raises `WriteFailed`
+    (``write_timeout`` when ``config.song_timeout`` runs out)."""
     cap_prompt = load_prompt("caption", config.caption_prompt)
     qa_prompt = load_prompt("qa", config.qa_prompt)
     values = {"facts": facts_json(facts), "segments": segments_text(segment_captions)}
+    timeout = config.song_timeout
     common: dict[str, Any] = {
         "attempts": config.attempts,
         "temperature": config.temperature,
         "seed": config.seed,
+        "deadline": None if timeout is None else time.monotonic() + timeout,
+        "label": Path(facts.source.path).name,
     }
     caption, u1 = ask_json(
         llm,
@@ -169,7 +170,7 @@ def stage3_write(
             **common,
         )
     except WriteFailed as e:
-        raise WriteFailed(e.reason, u1 + e.usage) from None
+        raise WriteFailed(e.reason, u1 + e.usage, e.code) from None
     return Written(
         caption=caption,
         qa=qa,

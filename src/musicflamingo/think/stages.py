@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -100,6 +101,16 @@ class ThinkConfig:
     trace_prompt: str = "v1"
     rewrite_prompt: str = "v1"
     metadata_prompt: str = "v1"
+    write_timeout: float | None = 600.0  # seconds per LLM exchange, then write_timeout
+
+
+def _bound(config: ThinkConfig, item: ThinkItem) -> dict[str, Any]:
+    """The deadline and progress label of one LLM exchange about ``item``."""
+    timeout = config.write_timeout
+    return {
+        "deadline": None if timeout is None else time.monotonic() + timeout,
+        "label": item.id,
+    }
 
 
 @dataclass(frozen=True)
@@ -183,6 +194,7 @@ def write_trace(
         max_tokens=config.max_tokens,
         temperature=config.temperature,
         seed=config.seed,
+        **_bound(config, item),
     )
     return messages, reply, usage
 
@@ -270,6 +282,7 @@ def rewrite_trace(
         max_tokens=config.max_tokens,
         temperature=config.temperature,
         seed=config.seed + 100,
+        **_bound(config, item),
     )
 
 
@@ -345,6 +358,7 @@ def extract_metadata(
         max_tokens=400,
         temperature=0.0,
         seed=config.seed,
+        **_bound(config, item),
     )
     checked, notes = check_metadata(values, song)
     return checked, notes, usage
