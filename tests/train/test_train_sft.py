@@ -73,15 +73,22 @@ def test_streamed_rows_train_and_bad_rows_are_counted(checkpoint, clips, tmp_pat
     assert report["data_report"]["kept"] >= 2
 
 
-def test_lora_merges_and_leaves_the_encoder_untouched(checkpoint, data, tmp_path) -> None:
-    recipe = Recipe(
-        stage="sft",
-        max_length=512,
-        freeze={"audio_encoder": True, "projector": False, "llm": True},
-        lora={"r": 4, "alpha": 8, "dropout": 0.0},
-        args=FAST | {"max_steps": 2},
-    )
-    report = train(recipe, str(checkpoint), [str(data)], tmp_path / "out")
+def test_lora_merges_resumes_and_leaves_the_encoder_untouched(checkpoint, data, tmp_path) -> None:
+    def recipe(steps: int) -> Recipe:
+        return Recipe(
+            stage="sft",
+            max_length=512,
+            freeze={"audio_encoder": True, "projector": False, "llm": True},
+            lora={"r": 4, "alpha": 8, "dropout": 0.0},
+            args=FAST | {"max_steps": steps, "save_strategy": "steps", "save_steps": 2},
+        )
+
+    train(recipe(2), str(checkpoint), [str(data)], tmp_path / "out")
+    report = train(recipe(4), str(checkpoint), [str(data)], tmp_path / "out")  # resumes
+    whole = train(recipe(4), str(checkpoint), [str(data)], tmp_path / "whole")
+    assert report["resumed_from"].endswith("checkpoint-2")
+    losses = [[h["loss"] for h in r["log_history"] if "loss" in h] for r in (report, whole)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-3)  # the adapter was restored
     assert report["trainable_parameters"]["audio_encoder"] == 0
     before, after = _weights(checkpoint), _weights(tmp_path / "out")
     assert before.keys() == after.keys()  # a plain checkpoint, no adapter names
