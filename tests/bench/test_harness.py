@@ -205,7 +205,7 @@ def test_damaged_lines_are_skipped_and_a_torn_run_json_is_one_clear_error(
         ('{"score": "great"}', None, "unreadable judge reply"),
         ("I would give it a seven.", None, "unreadable judge reply"),
         ("", None, "unreadable judge reply"),
-        ('{"score": 6, "reason": "cut off', None, "unreadable judge reply"),
+        ('{"score": 6, "reason": "cut off', 6.0, ""),  # the score was written in full
     ],
 )
 def test_judge_reply(reply: str, score: float | None, reason: str) -> None:
