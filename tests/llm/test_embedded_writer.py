@@ -60,17 +60,22 @@ def facts() -> SongFacts:
     )
 
 
-def test_strict_schema_closes_objects_it_says_nothing_about():
+def test_strict_schema_closes_objects_and_bounds_strings_it_says_nothing_about():
+    b = {"type": "string"}
     schema = {
         "type": "object",
-        "properties": {"a": {"type": "object", "properties": {"b": {"type": "string"}}}},
+        "properties": {"a": {"type": "object", "properties": {"b": b}}},
         "$defs": {"X": {"type": "object", "properties": {}, "additionalProperties": True}},
+        "items": {"type": "string", "maxLength": 5},
     }
-    out = strict_schema(schema)
+    out = strict_schema(schema, max_string=40)
     assert out["additionalProperties"] is False
     assert out["properties"]["a"]["additionalProperties"] is False
+    assert out["properties"]["a"]["properties"]["b"]["maxLength"] == 40
     assert out["$defs"]["X"]["additionalProperties"] is True
-    assert "additionalProperties" not in schema  # the caller's schema is left as it was
+    assert out["items"]["maxLength"] == 5
+    assert "additionalProperties" not in schema and b == {"type": "string"}  # left as it was
+    assert "maxLength" not in strict_schema(schema)["properties"]["a"]["properties"]["b"]
 
 
 def test_the_real_caption_schema_is_written_valid_at_the_first_attempt(embedded):

@@ -9,7 +9,8 @@ A request with a ``json_schema`` is decoded under that schema (llguidance's JSON
 grammar as a logits mask on transformers' ``generate``), so the reply is always JSON of
 the right shape unless ``max_tokens`` or the request's deadline cut it off; whether its
 values are true is for the callers' checks. Objects are closed (``additionalProperties:
-false`` where the schema says nothing, as OpenAI's strict mode does) and the JSON is compact.
+false`` where the schema says nothing, as OpenAI's strict mode does), strings without a
+``maxLength`` get ``max_string`` characters at most, and the JSON is compact.
 Long generations print a progress line (tokens so far, rate) every ``progress_every`` s.
 """
 
@@ -54,15 +55,19 @@ def smollm2_folder() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``schema`` whose objects with listed properties admit no other keys unless
-    the schema says otherwise (a small model otherwise invents keys without end)."""
+def strict_schema(schema: dict[str, Any], max_string: int | None = None) -> dict[str, Any]:
+    """A copy of ``schema`` whose objects with listed properties admit no other keys, and
+    (with ``max_string``) whose strings have at most that many characters, unless the
+    schema says otherwise: a small model otherwise invents keys, or repeats itself inside
+    one string, until the token budget is gone."""
     out = copy.deepcopy(schema)
 
     def close(node: Any) -> None:
         if isinstance(node, dict):
             if "properties" in node and "additionalProperties" not in node:
                 node["additionalProperties"] = False
+            if max_string and node.get("type") == "string" and "maxLength" not in node:
+                node["maxLength"] = max_string
             for value in node.values():
                 close(value)
         elif isinstance(node, list):
@@ -74,11 +79,11 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def _grammar(schema_json: str) -> str:
+def _grammar(schema_json: str, max_string: int | None) -> str:
     import llguidance
 
     return llguidance.LLMatcher.grammar_from_json_schema(
-        strict_schema(json.loads(schema_json)),
+        strict_schema(json.loads(schema_json), max_string),
         defaults={"whitespace_flexible": False, "lenient": True},  # compact JSON
     )
 
@@ -144,18 +149,20 @@ class EmbeddedLLM(TextLLM):
         gguf_file: str = SMOLLM2_GGUF,
         threads: int = 1,
         progress_every: float | None = 15.0,
+        max_string: int | None = 400,
     ) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.gguf_file = gguf_file
         self.threads = threads
         self.progress_every = progress_every
+        self.max_string = max_string
         self._lock = threading.Lock()
         self._model: Any = None
         self._tokenizer: Any = None
         self._lltokenizer: Any = None
 
     def __getstate__(self) -> dict[str, Any]:  # picklable: workers load their own copy
-        keys = ("folder", "gguf_file", "threads", "progress_every")
+        keys = ("folder", "gguf_file", "threads", "progress_every", "max_string")
         return {k: getattr(self, k) for k in keys}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -188,7 +195,7 @@ class EmbeddedLLM(TextLLM):
             )
         schema = json_schema.get("schema") or {}
         try:
-            grammar = _grammar(json.dumps(schema))  # key order is the order written
+            grammar = _grammar(json.dumps(schema), self.max_string)  # keys keep their order
         except (TypeError, ValueError) as e:
             raise LLMRequestError(f"json_schema is not usable: {e}") from None
         matcher = llguidance.LLMatcher(self._lltokenizer, grammar)
