@@ -3,7 +3,8 @@
 A row: ``{"id", "sound", "duration", "conversations": [{"from": "human", "value":
 "<sound>\\n..."}, {"from": "gpt", "value": ...}], "meta": {...}}``; ``meta`` says which song,
 task, QA type/skill, model and prompt made it. The Parquet shards load with
-``datasets.load_dataset("parquet", data_files=...)``.
+``datasets.load_dataset("parquet", data_files=...)``. The requests are the runtime's own
+(`musicflamingo.model.prompts`), so training and inference prompts cannot drift apart.
 """
 
 from __future__ import annotations
@@ -16,14 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from musicflamingo.model.prompts import CAPTION, LETTERS, request_text
 from musicflamingo.skills.records import QAItem, SongRecord
 from musicflamingo.util import atomic_write
-
-CAPTION_INSTRUCTION = (
-    "Describe this song in detail: tempo, key and meter; instrumentation and production; "
-    "lyrics and themes; structure and dynamics; harmony; mood and genre."
-)
-LETTERS = "ABCDEFGHIJKLMNOP"
 
 
 def _turns(human: str, gpt: str) -> list[dict[str, str]]:
@@ -34,9 +30,8 @@ def qa_turns(q: QAItem) -> list[dict[str, str]]:
     """The question (with lettered options for MCQ) and the answer."""
     if q.type != "mcq":
         return _turns(q.question, q.answer)
-    options = "\n".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(q.options))
     letter = LETTERS[next(i for i, o in enumerate(q.options) if o.strip() == q.answer.strip())]
-    return _turns(f"{q.question}\nChoose one option:\n{options}", f"({letter}) {q.answer}")
+    return _turns(request_text("choose", q.question, q.options), f"({letter}) {q.answer}")
 
 
 def rows(record: SongRecord) -> list[dict[str, Any]]:
@@ -52,7 +47,7 @@ def rows(record: SongRecord) -> list[dict[str, Any]]:
             {
                 "id": f"{record.id}/caption",
                 **base,
-                "conversations": _turns(CAPTION_INSTRUCTION, record.caption.text),
+                "conversations": _turns(CAPTION, record.caption.text),
                 "meta": {**meta, "task": "caption", "prompt": p.prompts.get("caption")},
             }
         )

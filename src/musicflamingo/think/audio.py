@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from musicflamingo.llm.base import TextLLM, wav_base64
 from musicflamingo.model.parsing import parse_choice
+from musicflamingo.model.prompts import request_text
 
 JUDGE_QUESTION = "Is this statement true of the audio? Answer Yes or No.\nStatement: {step}"
 _YES_NO = re.compile(r"\b(yes|no)\b", re.I)
@@ -129,8 +130,7 @@ class EndpointAudio:
         out: list[str | None] = []
         for q in items:
             if q.options:
-                listed = "\n".join(f"({chr(65 + i)}) {o}" for i, o in enumerate(q.options))
-                text = self._ask(wav, f"{q.question}\nChoose one option:\n{listed}", 32)
+                text = self._ask(wav, request_text("choose", q.question, q.options), 32)
                 out.append(parse_choice(text, q.options).option)
             else:
                 out.append(self._ask(wav, q.question, 48).strip() or None)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from musicflamingo.bench.normalize import normalise_text
-from musicflamingo.model.prompts import THINK
-from musicflamingo.skills.export import LETTERS, write_json, write_shards
+from musicflamingo.model.prompts import LETTERS, request_text, user_text
+from musicflamingo.skills.export import write_json, write_shards
 from musicflamingo.think.records import ThinkItem, ThinkRecord
 from musicflamingo.think.stages import METADATA_KEYS
 
@@ -29,11 +29,8 @@ MAX_OPEN_ANSWER_WORDS = 4  # a short open answer is checkable too
 def question(item: ThinkItem) -> str:
     """The human turn's text: the question with lettered options, then the think
     instruction (`musicflamingo.model.prompts.THINK`)."""
-    text = item.question
-    if item.options:
-        listed = "\n".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(item.options))
-        text = f"{text}\nChoose one option:\n{listed}"
-    return f"<sound>\n{text}\n{THINK}"
+    text = request_text("choose", item.question, item.options) if item.options else item.question
+    return f"<sound>\n{user_text(text, think=True)}"
 
 
 def target_answer(item: ThinkItem) -> str:

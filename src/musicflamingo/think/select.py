@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from musicflamingo import theory
 from musicflamingo.bench.normalize import normalise_text
-from musicflamingo.skills.export import CAPTION_INSTRUCTION
+from musicflamingo.model.prompts import CAPTION
 from musicflamingo.skills.records import QAItem, SongRecord
 from musicflamingo.think.audio import QA, AudioModel
 from musicflamingo.think.records import Pick, ThinkItem
@@ -127,7 +127,7 @@ def select(
                 path=record.path,
                 duration=record.duration,
                 task="caption",
-                question=CAPTION_INSTRUCTION,
+                question=CAPTION,
                 answer=record.caption.text,
                 pick=Pick(reason="caption"),
             )
