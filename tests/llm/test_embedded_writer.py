@@ -67,13 +67,15 @@ def test_strict_schema_closes_objects_and_bounds_strings_it_says_nothing_about()
         "properties": {"a": {"type": "object", "properties": {"b": b}}},
         "$defs": {"X": {"type": "object", "properties": {}, "additionalProperties": True}},
         "items": {"type": "string", "maxLength": 5},
+        "$comment": [{"type": "array", "items": b}, {"type": "array", "maxItems": 30}],
     }
-    out = strict_schema(schema, max_string=40)
+    out = strict_schema(schema, max_string=40, max_items=3)
     assert out["additionalProperties"] is False
     assert out["properties"]["a"]["additionalProperties"] is False
     assert out["properties"]["a"]["properties"]["b"]["maxLength"] == 40
     assert out["$defs"]["X"]["additionalProperties"] is True
     assert out["items"]["maxLength"] == 5
+    assert [a["maxItems"] for a in out["$comment"]] == [3, 30]
     assert "additionalProperties" not in schema and b == {"type": "string"}  # left as it was
     assert "maxLength" not in strict_schema(schema)["properties"]["a"]["properties"]["b"]
 

@@ -9,8 +9,8 @@ A request with a ``json_schema`` is decoded under that schema (llguidance's JSON
 grammar as a logits mask on transformers' ``generate``), so the reply is always JSON of
 the right shape unless ``max_tokens`` or the request's deadline cut it off; whether its
 values are true is for the callers' checks. Objects are closed (``additionalProperties:
-false`` where the schema says nothing, as OpenAI's strict mode does), strings without a
-``maxLength`` get ``max_string`` characters at most, and the JSON is compact.
+false`` where the schema says nothing, as OpenAI's strict mode does), strings and arrays without
+a bound get ``max_string`` characters and ``max_items`` items at most; the JSON is compact.
 Long generations print a progress line (tokens so far, rate) every ``progress_every`` s.
 """
 
@@ -55,11 +55,13 @@ def smollm2_folder() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def strict_schema(schema: dict[str, Any], max_string: int | None = None) -> dict[str, Any]:
+def strict_schema(
+    schema: dict[str, Any], max_string: int | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     """A copy of ``schema`` whose objects with listed properties admit no other keys, and
-    (with ``max_string``) whose strings have at most that many characters, unless the
-    schema says otherwise: a small model otherwise invents keys, or repeats itself inside
-    one string, until the token budget is gone."""
+    (with ``max_string``, ``max_items``) whose strings and arrays are at most that long,
+    unless the schema says otherwise: a small model otherwise invents keys, or repeats
+    itself inside one string or list, until the token budget is gone."""
     out = copy.deepcopy(schema)
 
     def close(node: Any) -> None:
@@ -68,6 +70,8 @@ def strict_schema(schema: dict[str, Any], max_string: int | None = None) -> dict
                 node["additionalProperties"] = False
             if max_string and node.get("type") == "string" and "maxLength" not in node:
                 node["maxLength"] = max_string
+            if max_items and node.get("type") == "array" and "maxItems" not in node:
+                node["maxItems"] = max_items
             for value in node.values():
                 close(value)
         elif isinstance(node, list):
@@ -79,11 +83,11 @@ def strict_schema(schema: dict[str, Any], max_string: int | None = None) -> dict
 
 
 @lru_cache(maxsize=64)
-def _grammar(schema_json: str, max_string: int | None) -> str:
+def _grammar(schema_json: str, max_string: int | None, max_items: int | None) -> str:
     import llguidance
 
     return llguidance.LLMatcher.grammar_from_json_schema(
-        strict_schema(json.loads(schema_json), max_string),
+        strict_schema(json.loads(schema_json), max_string, max_items),
         defaults={"whitespace_flexible": False, "lenient": True},  # compact JSON
     )
 
@@ -150,19 +154,21 @@ class EmbeddedLLM(TextLLM):
         threads: int = 1,
         progress_every: float | None = 15.0,
         max_string: int | None = 400,
+        max_items: int | None = 8,
     ) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.gguf_file = gguf_file
         self.threads = threads
         self.progress_every = progress_every
         self.max_string = max_string
+        self.max_items = max_items
         self._lock = threading.Lock()
         self._model: Any = None
         self._tokenizer: Any = None
         self._lltokenizer: Any = None
 
     def __getstate__(self) -> dict[str, Any]:  # picklable: workers load their own copy
-        keys = ("folder", "gguf_file", "threads", "progress_every", "max_string")
+        keys = ("folder", "gguf_file", "threads", "progress_every", "max_string", "max_items")
         return {k: getattr(self, k) for k in keys}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -195,7 +201,8 @@ class EmbeddedLLM(TextLLM):
             )
         schema = json_schema.get("schema") or {}
         try:
-            grammar = _grammar(json.dumps(schema), self.max_string)  # keys keep their order
+            # json.dumps keeps the keys in the order the schema writes them
+            grammar = _grammar(json.dumps(schema), self.max_string, self.max_items)
         except (TypeError, ValueError) as e:
             raise LLMRequestError(f"json_schema is not usable: {e}") from None
         matcher = llguidance.LLMatcher(self._lltokenizer, grammar)
