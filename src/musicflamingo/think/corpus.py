@@ -17,26 +17,18 @@ from dataclasses import dataclass
 from musicflamingo import theory
 from musicflamingo.facts.harmony import short_name, triad
 from musicflamingo.facts.schema import SongFacts
-from musicflamingo.think.verify import _FAMILIES, _played, _progression_played, instrument_family
+from musicflamingo.think.verify import (
+    _FAMILIES,
+    NUMBER_WORDS,
+    _played,
+    _progression_played,
+    instrument_family,
+)
 from musicflamingo.util import clock
 
 _SHARPS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 _FLATS = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
-_WORDS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-]
+
 _METERS = ["2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "9/8", "12/8"]
 _MOODS = [
     "The mood settles into something warm and unhurried.",
@@ -159,7 +151,7 @@ def _meter(s: Song, rng: random.Random, wrong: bool) -> str | None:
     if rng.random() < 0.5:
         return rng.choice([f"The bars fall in {m.label}.", f"It swings along in {m.label} time."])
     n = rng.choice([m.numerator, m.beats_per_bar])
-    return f"I feel {_WORDS[n] if n < 13 else n} beats per bar."
+    return f"I feel {NUMBER_WORDS[n] if n < 13 else n} beats per bar."
 
 
 def _chord_name(label: str, rng: random.Random) -> str:
@@ -234,7 +226,7 @@ def _sections(s: Song, rng: random.Random, wrong: bool) -> str | None:
         return None
     if wrong:
         n = n + rng.choice([-2, -1, 1, 2, 3]) if n > 2 else n + rng.choice([1, 2, 3])
-    word = _WORDS[n] if n < 13 and rng.random() < 0.6 else str(n)
+    word = NUMBER_WORDS[n] if n < 13 and rng.random() < 0.6 else str(n)
     return rng.choice(
         [
             f"Listening through, the piece falls into {word} sections.",
@@ -327,8 +319,8 @@ def _near_claim(s: Song, rng: random.Random, wrong: bool) -> str | None:
     if wrong:
         return None
     options = [
-        f"The riff repeats over {rng.choice(_WORDS[2:5])} bars before it turns.",
-        f"The first {rng.choice(_WORDS[2:4])} sections share one melody.",
+        f"The riff repeats over {rng.choice(NUMBER_WORDS[2:5])} bars before it turns.",
+        f"The first {rng.choice(NUMBER_WORDS[2:4])} sections share one melody.",
         "The four parts move against each other in counterpoint.",
     ]
     if s.instruments:

@@ -46,27 +46,23 @@ SECTION_SLACK = 2.0  # seconds a stated section start may be off (about one bar)
 BAR_SLACK = 1  # bars a stated bar count may be off (pick-ups, a last partial bar)
 VOCAL_MIN_FRACTION = 0.05  # below this share of the song, "no vocals" is not contradicted
 
-_NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-        ]
-    )
-}
-_COUNT = r"(\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]  # counts a trace may spell out
+_NUMBER_WORDS = {w: i for i, w in enumerate(NUMBER_WORDS)}
+_COUNT = rf"(\d{{1,3}}|{'|'.join(NUMBER_WORDS)})"
 _ABBREV = re.compile(r"\b(?:approx|ca|e\.g|i\.e|vs|cf|no)\.$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|step\s*\d+\s*[:.)-])\s*", re.I)
