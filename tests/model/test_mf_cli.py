@@ -10,6 +10,8 @@ from pathlib import Path
 import soundfile as sf
 from mfdata import synth
 
+from musicflamingo.inputs import song_name
+
 ROOT = Path(__file__).resolve().parents[2]
 SONG = ROOT / "tests" / "data" / "fixtures" / "song03_waltz_g.ogg"
 
@@ -46,7 +48,7 @@ def test_analyze_with_a_model_adds_its_section_and_fact_check(checkpoints, tmp_p
     tasks = [a["task"] for a in combined["model"]["answers"]]
     assert tasks == ["caption", "key_facts", "ask"]
     assert combined["model"]["answers"][2]["grounded"] is True
-    folder = tmp_path / SONG.stem
+    folder = tmp_path / song_name(SONG, None)
     report = (folder / "report.md").read_text()
     assert report.index("## Sections") < report.index("## What the model hears")
     assert json.loads((folder / "model.json").read_text())["model"] == str(
