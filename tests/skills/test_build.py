@@ -79,7 +79,7 @@ def built(tmp_path_factory, rules_url):
         codes = [p.wait(timeout=240) for p in racers]
     assert sorted(codes) == [0, 1], [p.read_text()[-2000:] for p in logs]
     loser = logs[codes.index(1)].read_text()
-    assert "BuildLocked" in loser and "another skills build is writing" in loser
+    assert "BuildLocked" in loser and "another build (skills or think) is writing" in loser
     assert foreign.read_text() == "mid-write"  # never deleted: its owner may be alive
     return out, at_kill
 
@@ -179,7 +179,11 @@ def test_a_second_build_into_a_held_folder_stops_at_once_with_one_line(tmp_path,
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert r.returncode == 1
     lines = [x for x in r.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and "another skills build" in lines[0]
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("error:")
+        and "another build (skills or think)" in lines[0]
+    )
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing measured or written
 
 

@@ -60,7 +60,7 @@ def locked(out: Path) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise BuildLocked(
-            f"{out}: another skills build is writing into this folder; "
+            f"{out}: another build (skills or think) is writing into this folder; "
             "wait for it to finish or choose another output folder"
         ) from None
     try:
