@@ -255,19 +255,30 @@ def _text_llm(endpoint: str | None, model: str | None, api_key: str | None):
     return OpenAIClient(endpoint, model, api_key=api_key)
 
 
+# Options shared by the data engines (`skills build`, `think build`).
+ExecutorOption = Annotated[str, typer.Option(help="local or ray")]
+RayAddressOption = Annotated[
+    str | None, typer.Option(help="Ray cluster address (default: start a local one)")
+]
+WorkersOption = Annotated[int, typer.Option(help="worker processes")]
+LLMModelOption = Annotated[str | None, typer.Option(help="model name at the endpoint")]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(help="key for the endpoints (OPENAI_API_KEY goes only to OPENAI_BASE_URL)"),
+]
+
+
 @skills_app.command("build")
 def skills_build(
     songs: Annotated[Path, typer.Argument(help="folder of songs")],
     out: Annotated[Path, typer.Argument(help="output folder (resumable)")],
-    executor: Annotated[str, typer.Option(help="local or ray")] = "local",
-    ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster address (default: start a local one)")
-    ] = None,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    workers: WorkersOption = 1,
     llm_endpoint: Annotated[
         str | None, typer.Option(help="OpenAI-compatible text LLM (vLLM, llama.cpp …)")
     ] = None,
-    llm_model: Annotated[str | None, typer.Option(help="model name at the endpoint")] = None,
+    llm_model: LLMModelOption = None,
     audio_endpoint: Annotated[
         str | None, typer.Option(help="OpenAI-compatible audio LM for stage-1 captions")
     ] = None,
@@ -276,10 +287,7 @@ def skills_build(
     ] = None,
     judge_endpoint: Annotated[str | None, typer.Option(help="optional LLM judge")] = None,
     judge_model: Annotated[str | None, typer.Option()] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(help="key for the endpoints (OPENAI_API_KEY goes only to OPENAI_BASE_URL)"),
-    ] = None,
+    api_key: ApiKeyOption = None,
     lyrics_model: Annotated[str, typer.Option(help="'none' skips lyrics")] = DEFAULT_MODEL,
     retry_failed: Annotated[bool, typer.Option(help="retry songs whose writing failed")] = False,
 ) -> None:
@@ -337,15 +345,13 @@ app.add_typer(think_app, name="think")
 def think_build(
     skills_out: Annotated[Path, typer.Argument(help="an MF-Skills build folder")],
     out: Annotated[Path, typer.Argument(help="output folder (resumable)")],
-    executor: Annotated[str, typer.Option(help="local or ray")] = "local",
-    ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster address (default: start a local one)")
-    ] = None,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    workers: WorkersOption = 1,
     llm_endpoint: Annotated[
         str | None, typer.Option(help="OpenAI-compatible reasoning LLM (vLLM, llama.cpp …)")
     ] = None,
-    llm_model: Annotated[str | None, typer.Option(help="model name at the endpoint")] = None,
+    llm_model: LLMModelOption = None,
     audio_endpoint: Annotated[
         str | None, typer.Option(help="OpenAI-compatible audio LM: hard items, step Yes/No")
     ] = None,
@@ -353,10 +359,7 @@ def think_build(
         str | None,
         typer.Option(help="model name at --audio-endpoint, or a local checkpoint without it"),
     ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(help="key for the endpoints (OPENAI_API_KEY goes only to OPENAI_BASE_URL)"),
-    ] = None,
+    api_key: ApiKeyOption = None,
     price_prompt: Annotated[
         float | None, typer.Option(help="USD per million prompt tokens (cost estimate)")
     ] = None,
