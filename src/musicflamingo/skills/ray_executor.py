@@ -36,6 +36,22 @@ def _write_row(row: dict[str, Any], engine: Engine) -> dict[str, Any]:
     return {"song": row["song"], "status": record.status, "error": ""}
 
 
+def connect(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Join the Ray cluster at ``address``, or start a local one with ``num_cpus``
+    (no dashboard, workers' logs kept off the terminal); a no-op when already joined."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            address=address,
+            num_cpus=num_cpus if address is None else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            ignore_reinit_error=True,
+            runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}},
+        )
+
+
 def run_ray(
     jobs: list[SongJob],
     engine: Engine,
@@ -48,15 +64,7 @@ def run_ray(
     Returns song path -> error for the songs that failed."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(
-            address=address,
-            num_cpus=num_cpus if address is None else None,
-            include_dashboard=False,
-            log_to_driver=False,
-            ignore_reinit_error=True,
-            runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}},
-        )
+    connect(address, num_cpus)
     if not jobs:
         return {}
     ctx = ray.data.DataContext.get_current()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from musicflamingo.runner import failure_reason
+from musicflamingo.skills.ray_executor import connect
 from musicflamingo.think.jobs import ThinkJob
 
 
@@ -22,15 +23,7 @@ def run_ray(
     import ray
     from rich.progress import Progress
 
-    if not ray.is_initialized():
-        ray.init(
-            address=address,
-            num_cpus=num_cpus if address is None else None,
-            include_dashboard=False,
-            log_to_driver=False,
-            ignore_reinit_error=True,
-            runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}},
-        )
+    connect(address, num_cpus)
 
     def guarded(job: ThinkJob) -> str:
         try:
