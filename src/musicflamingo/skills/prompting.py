@@ -38,9 +38,10 @@ class Prompt:
 
 
 @cache
-def load_prompt(name: str, version: str = "v1") -> Prompt:
-    """The prompt file ``prompts/{name}_{version}.md`` shipped with this package."""
-    path = resources.files("musicflamingo.skills") / "prompts" / f"{name}_{version}.md"
+def load_prompt(name: str, version: str = "v1", package: str = "musicflamingo.skills") -> Prompt:
+    """The prompt file ``prompts/{name}_{version}.md`` shipped with ``package`` (MF-Skills
+    by default; MF-Think keeps its own prompts in the same format)."""
+    path = resources.files(package) / "prompts" / f"{name}_{version}.md"
     text = path.read_text(encoding="utf-8")
     parts = _PART.split(text)
     sections = dict(zip(parts[1::2], (p.strip() for p in parts[2::2]), strict=True))

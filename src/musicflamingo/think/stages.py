@@ -7,13 +7,10 @@ bounded re-ask, else `WriteFailed`, recorded as the item's failure).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -24,6 +21,7 @@ from musicflamingo.llm.base import Message, TextLLM, Usage
 from musicflamingo.skills.ask import WriteFailed, ask_json
 from musicflamingo.skills.factsheet import facts_json, segments_text
 from musicflamingo.skills.prompting import Prompt
+from musicflamingo.skills.prompting import load_prompt as skills_prompt
 from musicflamingo.skills.records import SongRecord
 from musicflamingo.think import verify
 from musicflamingo.think.audio import AudioModel
@@ -55,23 +53,11 @@ FORBIDDEN = re.compile(
     r"(?i:\bmeta-?data\b|\bthe facts?\b|\baccording to\b|\b(?:the|an?)\s+analys[ie]s\b"
     r"|\bmeasured\b|\bmeasurements?\b|\bthe data\b|\bthe notes (?:say|give|list)\b)"
 )
-_PART = re.compile(r"^## (system|user)\s*$", re.M)
 
 
-@cache
 def load_prompt(name: str, version: str = "v1") -> Prompt:
     """``think/prompts/{name}_{version}.md`` (the MF-Skills prompt format and `Prompt`)."""
-    path = resources.files("musicflamingo.think") / "prompts" / f"{name}_{version}.md"
-    text = path.read_text(encoding="utf-8")
-    parts = _PART.split(text)
-    sections = dict(zip(parts[1::2], (p.strip() for p in parts[2::2]), strict=True))
-    if set(sections) != {"system", "user"}:
-        raise ValueError(f"{path}: needs exactly one '## system' and one '## user' part")
-    return Prompt(name, version, sections["system"], sections["user"], _sha(text))
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
+    return skills_prompt(name, version, package="musicflamingo.think")
 
 
 class TraceReply(BaseModel):
