@@ -102,6 +102,12 @@ class Usage(Record):
             reasks=int(reask),
         )
 
+    def cost(self, prices: tuple[float, float] | None) -> float | None:
+        """USD at ``prices`` (per million prompt, completion tokens); None without prices."""
+        if prices is None:
+            return None
+        return round((self.prompt_tokens * prices[0] + self.completion_tokens * prices[1]) / 1e6, 4)
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 

@@ -34,11 +34,7 @@ def manifest(
 ) -> dict:
     ok = [r for r in records if r.status == "ok"]
     usage = sum((r.provenance.usage for r in records), Usage())
-    cost = (
-        round((usage.prompt_tokens * prices[0] + usage.completion_tokens * prices[1]) / 1e6, 4)
-        if prices
-        else None
-    )
+    cost = usage.cost(prices)
     prompts = sorted({f"{k}={v}" for r in records for k, v in r.provenance.prompts.items()})
     return {
         "record_version": RECORD_VERSION,

@@ -42,11 +42,7 @@ def manifest(
     prices: tuple[float, float] | None,
 ) -> dict:
     usage = sum((r.provenance.usage for r in records), Usage())
-    cost = (
-        round((usage.prompt_tokens * prices[0] + usage.completion_tokens * prices[1]) / 1e6, 4)
-        if prices
-        else None
-    )
+    cost = usage.cost(prices)
     steps = Counter(s.verdict for r in records for s in r.steps)
     return {
         "record_version": RECORD_VERSION,
