@@ -96,7 +96,9 @@ class _Body(BaseModel):
     stream: bool = False
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """A request refused with ``status`` and an OpenAI-shaped one-line error body."""
+
     def __init__(self, status: int, message: str, kind: str, retry_after: float | None = None):
         super().__init__(message)
         self.status, self.kind, self.retry_after = status, kind, retry_after
@@ -109,8 +111,17 @@ class _Refused(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
-def _bad(message: str) -> _Refused:
-    return _Refused(400, message, "invalid_request_error")
+def bad_request(message: str) -> Refused:
+    return Refused(400, message, "invalid_request_error")
+
+
+def check_key(request: Request, api_key: str | None) -> None:
+    """401 unless ``api_key`` is None or sent as ``Authorization: Bearer <api_key>``."""
+    if api_key is None:
+        return
+    sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(sent.encode(), api_key.encode()):
+        raise Refused(401, "missing or wrong API key", "authentication_error")
 
 
 def _schema(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -119,9 +130,9 @@ def _schema(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
     return response_format.get("json_schema") or {"name": "json_object", "schema": {}}
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to pass ``limit`` bytes."""
-    too_big = _Refused(413, f"request body over the limit of {limit} bytes", "too_large")
+    too_big = Refused(413, f"request body over the limit of {limit} bytes", "too_large")
     stated = request.headers.get("content-length")
     if stated is not None and (not stated.isdigit() or int(stated) > limit):
         raise too_big
@@ -138,18 +149,18 @@ def _parse(raw: bytes, limits: Limits) -> tuple[dict[str, Any], _Body, int]:
     try:
         payload = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise _bad(f"the body is not JSON ({type(e).__name__})") from None
+        raise bad_request(f"the body is not JSON ({type(e).__name__})") from None
     try:
         body = _Body.model_validate(payload)
     except ValidationError as e:
-        raise _bad(one_line(e)) from None
+        raise bad_request(one_line(e)) from None
     if body.stream:
-        raise _bad("streaming is not supported: send stream=false")
+        raise bad_request("streaming is not supported: send stream=false")
     tokens = body.max_completion_tokens or body.max_tokens
     if tokens is None:
         tokens = min(DEFAULT_MAX_TOKENS, limits.max_tokens)
     if not 1 <= tokens <= limits.max_tokens:
-        raise _bad(f"max_tokens must be 1-{limits.max_tokens}, not {tokens}")
+        raise bad_request(f"max_tokens must be 1-{limits.max_tokens}, not {tokens}")
     return payload, body, tokens
 
 
@@ -179,22 +190,15 @@ def create_app(llm: TextLLM, limits: Limits | None = None, *, api_key: str | Non
 
     def check_ready() -> None:
         if not ready.is_set():
-            raise _Refused(503, f"{llm.model_id} is loading", "unavailable", retry_after=1)
+            raise Refused(503, f"{llm.model_id} is loading", "unavailable", retry_after=1)
         if state["load_error"]:
-            raise _Refused(500, state["load_error"], "server_error")
-
-    def check_key(request: Request) -> None:
-        if api_key is None:
-            return
-        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(sent.encode(), api_key.encode()):
-            raise _Refused(401, "missing or wrong API key", "authentication_error")
+            raise Refused(500, state["load_error"], "server_error")
 
     @contextmanager
     def slot() -> Iterator[None]:
         with lock:
             if state["pending"] >= limits.max_pending:
-                raise _Refused(429, f"busy: {limits.max_pending} requests in flight", "busy", 1)
+                raise Refused(429, f"busy: {limits.max_pending} requests in flight", "busy", 1)
             state["pending"] += 1
         try:
             yield
@@ -202,8 +206,8 @@ def create_app(llm: TextLLM, limits: Limits | None = None, *, api_key: str | Non
             with lock:
                 state["pending"] -= 1
 
-    @app.exception_handler(_Refused)
-    async def refused(_: Request, e: _Refused) -> JSONResponse:
+    @app.exception_handler(Refused)
+    async def refused(_: Request, e: Refused) -> JSONResponse:
         return e.response()
 
     @app.get("/health")
@@ -213,17 +217,17 @@ def create_app(llm: TextLLM, limits: Limits | None = None, *, api_key: str | Non
 
     @app.get("/v1/models")
     def models(request: Request):
-        check_key(request)
+        check_key(request, api_key)
         entry = {"id": llm.model_id, "object": "model", "owned_by": "musicflamingo"}
         return {"object": "list", "data": [entry]}
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
-        check_key(request)
+        check_key(request, api_key)
         check_ready()
         with slot():
             payload, body, max_tokens = _parse(
-                await _read_body(request, limits.max_body_bytes), limits
+                await read_body(request, limits.max_body_bytes), limits
             )
             messages = payload["messages"]
             try:
@@ -238,9 +242,9 @@ def create_app(llm: TextLLM, limits: Limits | None = None, *, api_key: str | Non
                     )
                 )
             except LLMRequestError as e:
-                raise _bad(one_line(e)) from None
+                raise bad_request(one_line(e)) from None
             except Exception as e:  # noqa: BLE001 - any other failure is the server's 500
-                raise _Refused(500, f"{type(e).__name__}: {one_line(e)}", "server_error") from None
+                raise Refused(500, f"{type(e).__name__}: {one_line(e)}", "server_error") from None
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
@@ -353,7 +357,7 @@ def launch(
             proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
         try:
             headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-            _wait(url + ("/health" if wait_ready else "/v1/models"), headers, proc, log, timeout)
+            wait_up(url + ("/health" if wait_ready else "/v1/models"), headers, proc, log, timeout)
             yield Launched(url, proc, log)
         finally:
             proc.terminate()
@@ -364,18 +368,20 @@ def launch(
                 proc.wait()
 
 
-def _wait(
+def wait_up(
     url: str, headers: dict[str, str], proc: subprocess.Popen, log: Path, timeout: float
 ) -> None:
+    """Return once ``url`` answers 200; `RuntimeError` with the log's end if ``proc`` exits
+    or ``timeout`` passes first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"LLM server exited with {proc.returncode}: {tail}")
+            raise RuntimeError(f"server exited with {proc.returncode}: {tail}")
         try:
             if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"LLM server not up at {url} after {timeout:g} s")
+    raise RuntimeError(f"server not up at {url} after {timeout:g} s")
