@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from musicflamingo.llm.server import Limits
 
 if TYPE_CHECKING:
+    from musicflamingo.facts.extract import FactsConfig
     from musicflamingo.model.runtime import MusicFlamingo
 
 
@@ -28,6 +29,8 @@ class ServeContext:
     model: MusicFlamingo | None = None
     load_error: str | None = None
     loaded: threading.Event = field(default_factory=threading.Event)
+    facts_config: FactsConfig | None = None  # how the page's songs are measured (None: defaults)
+    max_jobs: int = 8  # songs being uploaded, queued or measured at once (then 429)
 
     @property
     def ready(self) -> bool:
