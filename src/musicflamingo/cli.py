@@ -462,6 +462,73 @@ def serve_llm(
         raise fail(str(e), 2) from None
 
 
+@app.command("serve")
+def serve_cmd(
+    model: Annotated[
+        str | None,
+        typer.Option(help="Music Flamingo checkpoint (hub id or folder); without it: facts only"),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="address to bind; other than loopback needs --api-key")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="MUSICFLAMINGO_API_KEY", help="key clients must send (Bearer)"),
+    ] = None,
+    max_batch: Annotated[int, typer.Option(help="requests decoded together at most")] = 8,
+    batch_window_ms: Annotated[
+        float, typer.Option(help="how long to collect requests for a batch")
+    ] = 5.0,
+    max_pending: Annotated[int, typer.Option(help="requests in flight; more get 429")] = 64,
+    max_body_mb: Annotated[float, typer.Option(help="largest request body (413)")] = 64.0,
+    max_audio_seconds: Annotated[
+        float, typer.Option(help="longest input_audio, by its header")
+    ] = 1200.0,
+    max_tokens: Annotated[int, typer.Option(help="largest max_tokens a request may ask")] = 8192,
+    device: Annotated[str | None, typer.Option(help="cuda, cuda:1, cpu (default: best)")] = None,
+    dtype: Annotated[str | None, typer.Option(help="bf16, fp16 or fp32")] = None,
+    part_seconds: Annotated[
+        float | None, typer.Option(help="hear longer songs in parts of at most this")
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="folder for uploaded songs and their analyses")
+    ] = None,
+) -> None:
+    """Serve Music Flamingo (OpenAI-compatible audio chat API) and the web page."""
+    from pydantic import ValidationError
+
+    from musicflamingo.llm.server import Limits
+    from musicflamingo.serve.app import serve
+
+    if max_batch < 1 or batch_window_ms < 0:
+        raise fail("--max-batch must be at least 1 and --batch-window-ms not negative", 2)
+    try:
+        limits = Limits(
+            max_pending=max_pending,
+            max_body_bytes=int(max_body_mb * 2**20),
+            max_audio_seconds=max_audio_seconds,
+            max_tokens=max_tokens,
+        )
+        serve(
+            model,
+            host=host,
+            port=port,
+            api_key=api_key,
+            limits=limits,
+            max_batch=max_batch,
+            batch_window=batch_window_ms / 1000,
+            device=device,
+            dtype=dtype,
+            part_seconds=part_seconds,
+            work_dir=work_dir,
+        )
+    except ValidationError as e:
+        raise fail(f"bad limit: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}", 2) from None
+    except ValueError as e:
+        raise fail(str(e), 2) from None
+
+
 class _RunByDefault(TyperGroup):
     """`musicflamingo eval BENCH…` means `musicflamingo eval run BENCH…`."""
 

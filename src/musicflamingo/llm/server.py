@@ -81,7 +81,7 @@ class _Message(BaseModel):
     content: str | list[Annotated[_Text | _Audio, Field(discriminator="type")]] | None = None
 
 
-class _Body(BaseModel):
+class ChatBody(BaseModel):
     """The request body; extra OpenAI fields are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
@@ -144,14 +144,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _parse(raw: bytes, limits: Limits) -> tuple[dict[str, Any], _Body, int]:
+def _parse(raw: bytes, limits: Limits) -> tuple[dict[str, Any], ChatBody, int]:
     """The raw payload, its validated form and the token budget; 400 on any mistake."""
     try:
         payload = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise bad_request(f"the body is not JSON ({type(e).__name__})") from None
     try:
-        body = _Body.model_validate(payload)
+        body = ChatBody.model_validate(payload)
     except ValidationError as e:
         raise bad_request(one_line(e)) from None
     if body.stream:

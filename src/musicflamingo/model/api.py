@@ -26,9 +26,10 @@ def _model(
     return MusicFlamingo.from_pretrained(model, device=device, dtype=dtype)
 
 
-def _report(
+def listen_report(
     model: MusicFlamingo, song: str | Path, answers: list[Answer], facts: SongFacts | None
 ) -> ListenReport:
+    """The report of ``answers`` about ``song``, its key facts checked against ``facts``."""
     check = None
     key_facts = next((a.key_facts for a in answers if a.task == "key_facts"), None)
     if facts is not None and key_facts is not None and key_facts.facts is not None:
@@ -81,7 +82,7 @@ def analyze(
             Request(song, "lyrics", facts=facts, truncate=truncate, max_new_tokens=max_new_tokens)
         )
     requests += [Request(song, "ask", question=q, grounded=grounded, **common) for q in questions]
-    report = _report(mf, song, mf.generate(requests, progress=progress), facts)
+    report = listen_report(mf, song, mf.generate(requests, progress=progress), facts)
     return report, render_markdown(report)
 
 
@@ -115,5 +116,5 @@ def ask(
         truncate=truncate,
         max_new_tokens=max_new_tokens,
     )
-    report = _report(mf, song, mf.generate([request], progress=progress), None)
+    report = listen_report(mf, song, mf.generate([request], progress=progress), None)
     return report, render_markdown(report)

@@ -12,18 +12,31 @@ How a batch runs:
 A prompt's cache is computed the same way whatever else is in its batch, so its greedy
 output does not depend on the company it keeps. Batches hold whole songs, songs of similar
 length together, longest first.
+
+A prompt may sample instead (`Sampling`: its own seeded generator, so a seeded draw does not
+depend on the batch either) and may carry a `Listener` that sees its new tokens as they come
+and can end its row early (the server streams, applies stop strings and cancels with it).
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from transformers import DynamicCache, StaticCache
+from transformers import (
+    DynamicCache,
+    LogitsProcessor,
+    LogitsProcessorList,
+    StaticCache,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TopPLogitsWarper,
+)
 
 from musicflamingo import audio
 
@@ -34,14 +47,44 @@ from .segments import Span
 PrefixKey = tuple[int, float, float, int]
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How a prompt picks its tokens: greedy at temperature 0, else drawn from the ``top_p``
+    share of its tempered distribution by its own generator (seeded by ``seed`` when given)."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+
+
+class Listener:
+    """Follows one request while it decodes: `prompt` gets each of its model calls' prompt
+    length, `tokens` the new token ids so far of its answering call, and its rows end once
+    `stopped` is True. The base class listens to nothing."""
+
+    def prompt(self, tokens: int) -> None:
+        """Called once per model call of the request, before decoding."""
+
+    def tokens(self, ids: list[int]) -> None:
+        """Called after each decoding step with all new ids so far (no end-of-turn token)."""
+
+    def stopped(self) -> bool:
+        """True to end the request's rows now (cancelled, or a stop string was seen)."""
+        return False
+
+
 @dataclass
 class Job:
-    """One model call: a rendered prompt and the audio span it hears (None: text only)."""
+    """One model call: a rendered prompt and the audio span it hears (None: text only);
+    ``streams``: its new tokens go to the listener (the call that writes the answer)."""
 
     text: str
     max_new_tokens: int
     source: int | None = None
     span: Span | None = None
+    sampling: Sampling | None = None
+    listener: Listener | None = None
+    streams: bool = False
     ids: list[int] = field(default_factory=list)
     prefix: int = 0  # number of leading ids shared with other prompts on the same audio
     prefix_key: PrefixKey | None = None
@@ -100,6 +143,8 @@ class Decoder:
         self._pending.clear()
         for job in jobs:
             self._prepare(job, songs)
+            if job.listener is not None:
+                job.listener.prompt(len(job.ids))
         out: dict[int, Output] = {}
         for batch in self._batches(jobs):
             for job, result in zip(batch, self._decode_safely(batch, songs), strict=True):
@@ -193,14 +238,20 @@ class Decoder:
         for layer in cache.layers:
             layer.cumulative_length.fill_(width - 1)
         ids, mask = self.frontend.collate([j.ids for j in batch])
+        watch = _Watch(batch, self._stops())
         with quiet():
             seqs = self.model.generate(
                 input_ids=ids.to(self.loaded.device),
                 attention_mask=mask.to(self.loaded.device),
                 past_key_values=cache,
                 generation_config=self._generation_config(max_new),
+                logits_processor=LogitsProcessorList([_Sampler(batch, self.loaded.device)]),
+                stopping_criteria=StoppingCriteriaList([watch]),
             )
-        return [self._output(seqs[row, width:].tolist(), job) for row, job in enumerate(batch)]
+        return [
+            self._output(seqs[row, width:].tolist(), job, watch.ended.get(row))
+            for row, job in enumerate(batch)
+        ]
 
     def _row_cache(self, job: Job, songs: list[np.ndarray]) -> DynamicCache:
         """Cache of all but the job's last token: the shared audio prefix, then its own text."""
@@ -261,11 +312,79 @@ class Decoder:
         )
         return gc
 
-    def _output(self, tokens: list[int], job: Job) -> Output:
+    def _stops(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id
-        stops = set(eos if isinstance(eos, list) else [eos]) - {None}
+        return set(eos if isinstance(eos, list) else [eos]) - {None}
+
+    def _output(self, tokens: list[int], job: Job, ended: int | None = None) -> Output:
+        if ended is not None:  # its listener ended it
+            return Output(
+                self.frontend.tokenizer.decode(tokens[:ended], skip_special_tokens=True),
+                ended,
+                True,
+            )
+        stops = self._stops()
         stop = next((i for i, t in enumerate(tokens) if t in stops), None)
         finished = stop is not None and stop < job.max_new_tokens
         kept = tokens[: stop if finished else job.max_new_tokens]
         text = self.frontend.tokenizer.decode(kept, skip_special_tokens=True)
         return Output(text, len(kept), finished)
+
+
+class _Sampler(LogitsProcessor):
+    """Draws the sampling rows' tokens (each with its own generator) and leaves the drawn
+    token as the only choice for greedy search; greedy rows pass untouched."""
+
+    def __init__(self, batch: list[Job], device: torch.device):
+        self.rows = []
+        for row, job in enumerate(batch):
+            s = job.sampling
+            if s is not None and s.temperature > 0:
+                gen = torch.Generator(device=device)
+                if s.seed is None:
+                    gen.seed()
+                else:
+                    gen.manual_seed(s.seed)
+                self.rows.append((row, s, gen, TopPLogitsWarper(s.top_p)))
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        for row, s, gen, top_p in self.rows:
+            logits = scores[row : row + 1].float() / s.temperature
+            if s.top_p < 1.0:
+                logits = top_p(input_ids[row : row + 1], logits)
+            drawn = torch.multinomial(logits.softmax(-1)[0], 1, generator=gen)
+            scores[row] = -math.inf
+            scores[row, drawn] = 0.0
+        return scores
+
+
+class _Watch(StoppingCriteria):
+    """Ends each row at its own token budget and hands new tokens to the rows' listeners;
+    ``ended`` maps a row its listener stopped to the number of tokens it kept."""
+
+    def __init__(self, batch: list[Job], stops: set[int]):
+        self.batch, self.stops = batch, stops
+        self.ids: list[list[int]] = [[] for _ in batch]
+        self.quiet: set[int] = set()
+        self.ended: dict[int, int] = {}
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **_
+    ) -> torch.BoolTensor:
+        done = torch.zeros(len(self.batch), dtype=torch.bool, device=input_ids.device)
+        for row, token in enumerate(input_ids[:, -1].tolist()):
+            job = self.batch[row]
+            if row not in self.quiet:
+                if token in self.stops or len(self.ids[row]) >= job.max_new_tokens:
+                    self.quiet.add(row)
+                else:
+                    self.ids[row].append(token)
+                    listener = job.listener
+                    if listener is not None:
+                        if job.streams:
+                            listener.tokens(list(self.ids[row]))
+                        if listener.stopped():
+                            self.ended[row] = len(self.ids[row])
+                            self.quiet.add(row)
+            done[row] = row in self.quiet or len(self.ids[row]) >= job.max_new_tokens
+        return done

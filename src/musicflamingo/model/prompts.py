@@ -13,6 +13,7 @@ from typing import Any, Literal
 from musicflamingo.util import clock
 
 Task = Literal["caption", "ask", "choose", "lyrics", "key_facts"]
+Role = Literal["system", "user", "assistant"]
 TASKS: tuple[Task, ...] = ("caption", "ask", "choose", "lyrics", "key_facts")
 LETTERS = string.ascii_uppercase
 NEW_TOKENS = {"caption": 768, "ask": 384, "choose": 64, "lyrics": 1024, "key_facts": 256}
@@ -118,7 +119,7 @@ def render(processor: Any, text: str, *, audio: bool) -> str:
 
 def render_turns(
     processor: Any,
-    turns: Sequence[tuple[Literal["user", "assistant"], str]],
+    turns: Sequence[tuple[Role, str]],
     *,
     audio: bool,
     add_generation_prompt: bool,
@@ -126,9 +127,10 @@ def render_turns(
     """A conversation through the checkpoint's chat template; the audio item goes with the
     first user turn (training renders its targets with this, inference its prompts)."""
     messages = []
+    first_user = next((i for i, (role, _) in enumerate(turns) if role == "user"), None)
     for i, (role, text) in enumerate(turns):
         content: list[dict[str, str]] = [{"type": "text", "text": text}]
-        if audio and i == 0:
+        if audio and i == first_user:
             content.append({"type": "audio"})
         messages.append({"role": role, "content": content})
     return processor.apply_chat_template(

@@ -23,7 +23,7 @@ from musicflamingo import audio
 from musicflamingo.facts.schema import SongFacts
 
 from . import prompts
-from .decoding import Decoder, Job, Output
+from .decoding import Decoder, Job, Listener, Output, Sampling
 from .frontend import FrontEnd
 from .grounding import grounded_context
 from .loading import Loaded, load
@@ -42,10 +42,13 @@ class Request:
 
     ``facts`` give section boundaries for cutting long songs and, with ``grounded``, the
     measured facts quoted in the prompt. ``truncate`` hears only the first ``cap`` seconds
-    of a longer song (noted in the answer) instead of hearing it in parts.
+    of a longer song (noted in the answer) instead of hearing it in parts. ``history``:
+    earlier turns of a conversation (system, user, assistant) before this request's user
+    turn; the audio goes with the first user turn (the merge pass of a song heard in parts
+    sees the request only). ``sampling`` and ``listener``: see `decoding`.
     """
 
-    audio: AudioInput
+    audio: AudioInput | None
     task: prompts.Task = "caption"
     question: str | None = None
     options: Sequence[str] | None = None
@@ -54,6 +57,9 @@ class Request:
     grounded: bool = False
     truncate: bool = False
     max_new_tokens: int | None = None
+    history: Sequence[tuple[prompts.Role, str]] = ()
+    sampling: Sampling | None = None
+    listener: Listener | None = None
 
     def __post_init__(self) -> None:
         prompts.request_text(self.task, self.question, self.options)  # raises if malformed
@@ -179,11 +185,14 @@ class MusicFlamingo:
         final = {id(p): merged[id(j)] for p, j in merges}
         return [self._answer(p, [outputs[id(j)] for j in p.jobs], final.get(id(p))) for p in plans]
 
-    def _load_audio(self, items: Sequence[AudioInput]) -> tuple[list[np.ndarray], list[int]]:
+    def _load_audio(self, items: Sequence[AudioInput | None]) -> tuple[list[np.ndarray], list[int]]:
         index: dict[object, int] = {}
         songs: list[np.ndarray] = []
         keys = []
         for item in items:
+            if item is None:
+                keys.append(-1)
+                continue
             key: object = str(Path(item).resolve()) if isinstance(item, str | Path) else id(item)
             if key not in index:
                 clip = item if isinstance(item, audio.Audio) else audio.load(item, self.frontend.sr)
@@ -197,6 +206,12 @@ class MusicFlamingo:
         question = prompts.sanitize(tok, req.question) if req.question else None
         options = [prompts.sanitize(tok, o) for o in req.options] if req.options else None
         text = prompts.request_text(req.task, question, options)
+        if req.audio is None:  # a text-only question: one call, nothing heard
+            plan = _Plan(req, source, 0.0, [], text, [])
+            user = prompts.user_text(text, think=req.think)
+            job = Job(self._render(req, user, audio=False), self._budget(req))
+            plan.jobs.append(self._follow(job, req, streams=True))
+            return plan
         duration = len(songs[source]) / self.frontend.sr
         if duration < MIN_SECONDS:
             raise ValueError(f"{duration:.3f} s of audio is too short to hear")
@@ -219,9 +234,19 @@ class MusicFlamingo:
             if len(spans) > 1:
                 note = prompts.part_note(i, len(spans), span.start, span.end, duration)
             user = prompts.user_text(text, think=req.think, grounding=grounding, part=note)
-            rendered = prompts.render(self.processor, user, audio=True)
-            plan.jobs.append(Job(rendered, self._budget(req), source, span))
+            job = Job(self._render(req, user, audio=True), self._budget(req), source, span)
+            plan.jobs.append(self._follow(job, req, streams=len(spans) == 1))
         return plan
+
+    def _render(self, req: Request, user: str, *, audio: bool) -> str:
+        tok = self.frontend.tokenizer
+        turns = [*((r, prompts.sanitize(tok, t)) for r, t in req.history), ("user", user)]
+        return prompts.render_turns(self.processor, turns, audio=audio, add_generation_prompt=True)
+
+    @staticmethod
+    def _follow(job: Job, req: Request, *, streams: bool) -> Job:
+        job.sampling, job.listener, job.streams = req.sampling, req.listener, streams
+        return job
 
     def _merge_job(self, plan: _Plan, parts: list[Output]) -> Job:
         answers = [
@@ -229,8 +254,10 @@ class MusicFlamingo:
             for s, o in zip(plan.spans, parts, strict=True)
         ]
         merge = prompts.merge_text(plan.request_text, plan.duration, answers)
-        user = prompts.user_text(merge, think=plan.request.think)
-        return Job(prompts.render(self.processor, user, audio=False), self._budget(plan.request))
+        req = plan.request
+        user = prompts.user_text(merge, think=req.think)
+        job = Job(prompts.render(self.processor, user, audio=False), self._budget(req))
+        return self._follow(job, req, streams=True)
 
     def _budget(self, req: Request) -> int:
         """New-token limit: as asked, else the task's, plus room to reason when it will."""
@@ -240,10 +267,16 @@ class MusicFlamingo:
 
     def _answer(self, plan: _Plan, parts: list[Output], merged: Output | None) -> Answer:
         req = plan.request
-        part_records = [
-            PartAnswer(start=s.start, end=s.end, text=o.text, answer=parse_thinking(o.text).answer)
-            for s, o in zip(plan.spans, parts, strict=True)
-        ]
+        part_records = (
+            [
+                PartAnswer(
+                    start=s.start, end=s.end, text=o.text, answer=parse_thinking(o.text).answer
+                )
+                for s, o in zip(plan.spans, parts, strict=True)
+            ]
+            if len(plan.spans) > 1
+            else []
+        )
         if merged is not None:
             final = merged
         elif len(parts) > 1:  # lyrics: the parts' sheets joined in order
@@ -272,7 +305,7 @@ class MusicFlamingo:
             parts=part_records if len(part_records) > 1 else [],
             heard=[(s.start, s.end) for s in plan.spans],
             duration=plan.duration,
-            truncated=req.truncate and plan.spans[-1].end < plan.duration,
+            truncated=req.truncate and bool(plan.spans) and plan.spans[-1].end < plan.duration,
             warnings=plan.warnings,
             new_tokens=final.new_tokens,
             finished=final.finished and all(o.finished for o in parts),
