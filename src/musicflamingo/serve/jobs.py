@@ -1,0 +1,282 @@
+"""The page's analysis jobs: one uploaded song each, measured in a worker process.
+
+A job's song is saved in its own folder, measured there by `analyze.write_outputs`'s
+pipeline (facts.json, report.md, plots) in a spawned worker process, so the server's
+event loop never runs numeric code and a crashing decoder cannot take the server down.
+The worker reports each stage of `facts.extract.analyze` as it starts and ends over one
+queue; the server turns those into `JobView` snapshots and wakes the waiting event streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from musicflamingo.analyze import FACTS_FILE, REPORT_FILE, write_outputs
+from musicflamingo.facts.extract import FactsConfig, Timings, analyze
+from musicflamingo.facts.harmony import short_name
+from musicflamingo.facts.schema import SongFacts
+from musicflamingo.report.markdown import summary_rows
+from musicflamingo.runner import failure_reason
+from musicflamingo.util import Record
+
+STAGES = (
+    "decode",
+    "loudness",
+    "features",
+    "beats",
+    "key",
+    "chords",
+    "meter",
+    "sections",
+    "lyrics",
+    "report",
+)
+PLOTS = ("chords.png", "loudness.png", "tempo.png")
+DOWNLOADS = (FACTS_FILE, REPORT_FILE, *PLOTS)
+Status = Literal["queued", "running", "done", "failed"]
+StageState = Literal["waiting", "running", "done", "failed", "skipped"]
+
+
+class Stage(Record):
+    name: str
+    state: StageState = "waiting"
+    seconds: float | None = None
+
+
+class JobView(Record):
+    """What the page sees of a job (the body of the job routes and of each event):
+    once done, the facts table's rows and the chords' short names ("A:min" -> "Am")."""
+
+    id: str
+    name: str
+    status: Status
+    stages: list[Stage]
+    error: str | None = None
+    files: list[str] = []
+    summary: list[tuple[str, str]] = []
+    chord_names: dict[str, str] = {}
+    seconds: float | None = None
+
+
+class Busy(Exception):
+    """The job queue is full."""
+
+
+# --- the worker process --------------------------------------------------------------
+
+_progress: Any = None  # the worker's end of the progress queue (set by `_init`)
+
+
+def _init(queue: Any) -> None:
+    global _progress
+    _progress = queue
+
+
+class _Reporting(Timings):
+    """`Timings` that also tells the server when each stage starts and ends."""
+
+    def __init__(self, job_id: str):
+        super().__init__()
+        self.job_id = job_id
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        _progress.put((self.job_id, name, "running", None))
+        with super().stage(name):
+            yield
+        _progress.put((self.job_id, name, "done", round(self.stages[name], 3)))
+
+
+def _measure(job_id: str, song: str, folder: str, config: FactsConfig, outputs: bool) -> None:
+    """Run in the worker: facts (and, with ``outputs``, report and plots) into ``folder``;
+    the last message on the queue says how it ended."""
+    try:
+        timings = _Reporting(job_id)
+        facts = analyze(song, config, timings)
+        if outputs:
+            with timings.stage("report"):
+                write_outputs(facts, Path(folder))
+        else:
+            (Path(folder) / FACTS_FILE).write_text(facts.to_json(), encoding="utf-8")
+    except Exception as e:  # noqa: BLE001 - any failure is the job's one-line error
+        _progress.put((job_id, None, "failed", failure_reason(e)))
+    else:
+        _progress.put((job_id, None, "done", None))
+
+
+# --- the server side -------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    id: str
+    name: str
+    folder: Path
+    song: Path
+    status: Status = "queued"
+    stages: dict[str, Stage] = field(default_factory=lambda: {s: Stage(name=s) for s in STAGES})
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    seconds: float | None = None
+    summary: list[tuple[str, str]] = field(default_factory=list)
+    chord_names: dict[str, str] = field(default_factory=dict)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    future: Future | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+    def view(self) -> JobView:
+        files = [f for f in DOWNLOADS if (self.folder / f).is_file()] if self.finished else []
+        return JobView(
+            id=self.id,
+            name=self.name,
+            status=self.status,
+            stages=list(self.stages.values()),
+            error=self.error,
+            files=files,
+            summary=self.summary,
+            chord_names=self.chord_names,
+            seconds=self.seconds,
+        )
+
+
+class Jobs:
+    """At most ``capacity`` unfinished jobs (uploading, queued or running), measured by
+    ``workers`` processes; the newest ``keep`` finished jobs stay downloadable."""
+
+    def __init__(
+        self, root: Path, config: FactsConfig, capacity: int = 8, workers: int = 1, keep: int = 32
+    ):
+        self.root, self.config = root, config
+        self.capacity, self.workers, self.keep = capacity, workers, keep
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._queue: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # creation: a slot is taken before the upload is read, so a full queue costs nothing
+    def reserve(self, name: str) -> Job:
+        """A new job in its own folder; `Busy` when ``capacity`` jobs are unfinished.
+        Must be called on the event loop (its events belong to it)."""
+        self._loop = asyncio.get_running_loop()
+        with self._lock:
+            if sum(not j.finished for j in self.jobs.values()) >= self.capacity:
+                raise Busy(f"busy: {self.capacity} songs are being analysed; try again later")
+            job_id = uuid.uuid4().hex[:16]
+            folder = self.root / job_id
+            folder.mkdir(parents=True)
+            suffix = "".join(c for c in Path(name).suffix[:9] if c.isalnum() or c == ".")
+            job = Job(job_id, Path(name).name[:200] or "song", folder, folder / f"song{suffix}")
+            self.jobs[job_id] = job
+        return job
+
+    def drop(self, job: Job) -> None:
+        """Forget a job and delete its folder."""
+        with self._lock:
+            self.jobs.pop(job.id, None)
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+    def start(self, job: Job, outputs: bool = True) -> None:
+        """Queue the job's song (already saved at ``job.song``) for the worker."""
+        if not outputs:
+            job.stages.pop("report")
+        job.started = time.monotonic()
+        pool = self._executor()
+        job.future = pool.submit(
+            _measure, job.id, str(job.song), str(job.folder), self.config, outputs
+        )
+        job.future.add_done_callback(lambda f: self._crashed(job, f))
+        self._prune()
+
+    def close(self) -> None:
+        """Stop the workers now (a song being measured is abandoned) and the listener."""
+        if self._pool is None:
+            return
+        workers = list(getattr(self._pool, "_processes", {}).values())  # no public handle
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        self._queue.put(None)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None or getattr(self._pool, "_broken", False):
+                ctx = mp.get_context("spawn")  # the server has threads: never fork it
+                if self._queue is None:
+                    self._queue = ctx.Queue()
+                    threading.Thread(target=self._listen, daemon=True).start()
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=ctx, initializer=_init, initargs=(self._queue,)
+                )
+            return self._pool
+
+    def _listen(self) -> None:
+        """The progress messages of all workers, in order, until `close`."""
+        while (msg := self._queue.get()) is not None:
+            job_id, stage, state, value = msg
+            job = self.jobs.get(job_id)
+            if job is None or job.finished:
+                continue
+            if stage is None:
+                self._finish(job, error=value if state == "failed" else None)
+                continue
+            job.status = "running"
+            job.stages[stage] = Stage(name=stage, state=state, seconds=value)
+            self._changed(job)
+
+    def _crashed(self, job: Job, future: Future) -> None:
+        """A worker that died (native crash, out of memory) or a cancelled job."""
+        if future.cancelled():
+            self._finish(job, error="cancelled: the server is shutting down")
+        elif (e := future.exception()) is not None:
+            self._finish(job, error=f"the analysis crashed ({failure_reason(e)})")
+
+    def _finish(self, job: Job, error: str | None) -> None:
+        """Stages not reached are skipped; the one running failed with the job or is done."""
+        with self._lock:
+            if job.finished:
+                return
+            ended: StageState = "failed" if error else "done"
+            for name, stage in job.stages.items():
+                if stage.state in ("waiting", "running"):
+                    state = ended if stage.state == "running" else "skipped"
+                    job.stages[name] = Stage(name=name, state=state)
+            if error is None and (job.folder / FACTS_FILE).is_file():
+                facts = SongFacts.from_json((job.folder / FACTS_FILE).read_text(encoding="utf-8"))
+                job.summary = summary_rows(facts)
+                job.chord_names = {c.label: short_name(c.label) for c in facts.chords}
+            job.error = error
+            job.seconds = round(time.monotonic() - job.started, 3)
+            job.status = "failed" if error else "done"
+        self._changed(job)
+
+    def _changed(self, job: Job) -> None:
+        """Wake everything waiting on ``job`` (callable from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._pulse, job)
+
+    @staticmethod
+    def _pulse(job: Job) -> None:
+        old, job.changed = job.changed, asyncio.Event()
+        old.set()
+
+    def _prune(self) -> None:
+        with self._lock:
+            done = [j for j in self.jobs.values() if j.finished]
+            stale = done[: max(0, len(done) - self.keep)]
+        for job in stale:
+            self.drop(job)
