@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -45,10 +45,12 @@ from musicflamingo.llm.server import (
     read_body,
     wait_up,
 )
-from musicflamingo.serve import chat, describe
+from musicflamingo.serve import chat
 from musicflamingo.serve.auth import require_key
-from musicflamingo.serve.batching import Batcher, Follow
 from musicflamingo.serve.context import ServeContext
+
+if TYPE_CHECKING:  # the model side loads torch: only imported when there is a model
+    from musicflamingo.serve.batching import Batcher, Follow
 
 POLL_SECONDS = 0.05  # how often a waiting request checks that its client is still there
 
@@ -92,6 +94,7 @@ class _Service:
 
     def load(self, device: str | None, dtype: str | None, part_seconds: float | None) -> None:
         from musicflamingo.model.runtime import MusicFlamingo
+        from musicflamingo.serve.batching import Batcher
 
         ctx = self.ctx
         try:
@@ -251,6 +254,7 @@ def create_app(
     async def _chat(request, batcher, body, talk, tokens, clip, slot):
         from musicflamingo.model.decoding import Sampling
         from musicflamingo.model.runtime import Request as Ask
+        from musicflamingo.serve.batching import Follow
 
         model = ctx.model
         assert model is not None and ctx.model_id is not None
@@ -343,6 +347,8 @@ def create_app(
 
     @app.post("/v1/audio/describe", dependencies=[Depends(require_key)])
     async def describe_route(request: Request):
+        from musicflamingo.serve import describe
+
         batcher = service.ready()
         with service.slot():
             raw = await read_body(request, ctx.limits.max_body_bytes)

@@ -6,7 +6,8 @@ Body: ``{"audio": {"data": base64, "format": "wav"}, "facts": {...}?, "think": f
 ``/v1/audio/analyze`` or ``analyze --format json`` returns); without it the facts are
 measured here first (no lyrics). The caption and key-facts requests go through the batcher
 together and share one audio prefill. The answer holds the caption, the parsed key facts,
-the fact check (one verdict per aspect), the whole `ListenReport`, its Markdown and usage.
+the fact check (one verdict per aspect), the facts used, the whole `ListenReport`, its
+Markdown and usage.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def response(
         "caption": caption.answer,
         "key_facts": parsed.model_dump(mode="json") if parsed else None,
         "fact_check": report.fact_check.model_dump(mode="json") if report.fact_check else None,
+        "facts": facts.model_dump(mode="json"),
         "report": report.model_dump(mode="json"),
         "markdown": render_markdown(report),
         "usage": usage(sum(f.prompt_tokens for f in follows), sum(a.new_tokens for a in answers)),
