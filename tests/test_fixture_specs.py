@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -121,7 +122,7 @@ B = { bars = 4, chords = "IV I" }
     ("edit", "error"),
     [
         (('key = "C major"', 'key = "C"'), "key"),
-        (('meter = "4/4"', 'meter = "5/4"'), "meter"),
+        (('meter = "4/4"', 'meter = "7/4"'), "meter"),
         (('form = ["A", "B"]', 'form = ["A", "C"]'), "missing ['C'], unused ['B']"),
         (("bass = 33", "bass = 128"), "bass"),
         (("seed = 1", "seed = 1\ntempo = 3"), "tempo"),
@@ -171,3 +172,105 @@ def test_demo_poem_must_fit_the_form() -> None:
     data["voice"]["stanzas"].pop()
     with pytest.raises(ValidationError, match="3 stanzas for 4 sung sections"):
         Demo.model_validate(data)
+
+
+# ------------------------------------------------------------ the facts corpus (issue 9)
+
+from fixturegen import factscorpus  # noqa: E402
+from fixturegen.compose import compose, swing_warp  # noqa: E402
+from fixturegen.truth import make_truth, write_midi  # noqa: E402
+
+MANIFEST = factscorpus.load_manifest()
+
+
+def test_facts_corpus_manifest_is_large_varied_and_split_by_its_seed() -> None:
+    entries = MANIFEST.entries
+    assert len(entries) >= 150
+    assert len({e.name for e in entries}) == len(entries)
+    splits = factscorpus.assign_splits(
+        [(e.name, e.kind, e.meter()) for e in entries], MANIFEST.seed
+    )
+    assert {e.name: e.split for e in entries} == splits
+    dev = [e for e in entries if e.split == "dev"]
+    assert 0.55 < len(dev) / len(entries) < 0.65
+    for split in ("dev", "test"):
+        part = [e for e in entries if e.split == split]
+        assert {e.meter() for e in part if e.kind == "composed"} == set(factscorpus.METERS)
+        assert {e.soundfont for e in part} == set(factscorpus.SOUNDFONTS)
+    songs = [e.song for e in entries if e.song is not None]
+    assert any(s.pickup for s in songs) and any(s.swing > 0.5 for s in songs)
+    assert any(s.tempo_steps for s in songs) and any(s.bpm_end for s in songs)
+    assert any(s.syncopation for s in songs) and not all(s.drums for s in songs)
+    assert any(sec.key for s in songs for sec in s.sections.values())
+    # the composed specs are the seeded draws, so the manifest can be re-made exactly
+    assert songs[:3] == [factscorpus.make_song(i, MANIFEST.seed) for i in range(3)]
+
+
+def first(pred) -> Song:  # noqa: ANN001
+    return next(e.song for e in MANIFEST.entries if e.song is not None and pred(e.song))
+
+
+def song_truth(spec: Song, tmp_path: Path) -> tuple[dict, object]:
+    piece = compose(spec)
+    pm = write_midi(piece, tmp_path / "x.mid")
+    return make_truth(piece, pm, 600.0), pm
+
+
+def test_pickup_and_swing_keep_the_bass_on_the_downbeats(tmp_path: Path) -> None:
+    spec = first(lambda s: s.pickup and s.swing > 0.5 and not s.tempo_steps and not s.bpm_end)
+    truth, pm = song_truth(spec, tmp_path)
+    grid = beat_grid(spec.meter)
+    assert truth["downbeats"][0] == pytest.approx(spec.pickup * 60 / spec.bpm, abs=1e-3)
+    assert truth["beats"][0] == 0.0 and truth["chords"][0][2] == "N"
+    assert len(truth["beats"]) == len(truth["downbeats"]) * grid.beats + spec.pickup
+    bass = next(i for i in pm.instruments if i.name == "bass")
+    onsets = np.array([n.start for n in bass.notes])
+    assert all(np.min(np.abs(onsets - d)) < 1e-3 for d in truth["downbeats"])
+    # the pickup sounds before the first bar, and swung eighths land off the straight grid
+    assert min(n.start for i in pm.instruments for n in i.notes) < truth["downbeats"][0]
+
+
+def test_swing_moves_off_beats_only() -> None:
+    warp = swing_warp(2 / 3)
+    assert [warp(t) for t in (0.0, 1.0, 2.0)] == [0.0, 1.0, 2.0]
+    assert warp(0.5) == pytest.approx(2 / 3)
+    assert warp(1.75) == pytest.approx(1 + 2 / 3 + 1 / 6)
+
+
+def test_tempo_steps_change_the_beat_period_at_section_starts(tmp_path: Path) -> None:
+    spec = first(lambda s: s.tempo_steps and not s.pickup)
+    truth, _ = song_truth(spec, tmp_path)
+    grid = beat_grid(spec.meter)
+    periods = np.diff(truth["beats"])
+    starts = np.cumsum([0] + [spec.sections[label].bars * grid.beats for label in spec.form])
+    for k, bpm in enumerate(spec.tempo_steps):
+        assert periods[starts[k] : starts[k + 1] - 1] == pytest.approx(60 / bpm, rel=1e-3)
+    assert truth["tempo_varies"] is True
+
+
+def test_a_modulating_song_annotates_the_key_of_each_section(tmp_path: Path) -> None:
+    spec = first(lambda s: any(sec.key for sec in s.sections.values()))
+    truth, _ = song_truth(spec, tmp_path)
+    keys = [k[2] for k in truth["keys"]]
+    assert keys == [spec.sections[label].key or spec.key for label in spec.form]
+    assert [k[:2] for k in truth["keys"]] == [s[:2] for s in truth["sections"]]
+
+
+def test_generic_meters_compose_with_their_bar_grid(tmp_path: Path) -> None:
+    for meter in ("5/4", "12/8", "3/8"):
+        spec = first(lambda s, m=meter: s.meter == m and not s.pickup)
+        truth, _ = song_truth(spec, tmp_path)
+        grid = beat_grid(meter)
+        assert len(truth["beats"]) == len(truth["downbeats"]) * grid.beats
+        assert truth["downbeats"] == truth["beats"][:: grid.beats]
+
+
+def test_mix_keeps_onsets_in_place() -> None:
+    sr = 8000
+    x = np.zeros(sr * 3)
+    x[[sr // 2, sr, 2 * sr]] = 1.0
+    mix = factscorpus.Mix(peak_db=-6, reverb_rt60=0.8, reverb_wet=0.3, snr_db=30)
+    y = factscorpus.apply_mix(x, sr, mix, np.random.default_rng(0))
+    assert np.max(np.abs(y)) == pytest.approx(10 ** (-6 / 20), rel=1e-3)
+    assert np.all(np.abs(y[: sr // 2 - 1]) < 0.05)  # only noise before the first click
+    assert np.argmax(np.abs(y)) in (sr // 2, sr, 2 * sr)

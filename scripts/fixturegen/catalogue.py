@@ -47,7 +47,8 @@ def beat_grid(signature: str) -> Meter:
     return Meter(m.beats_per_bar, 4 / m.denominator * (3 if m.compound else 1))
 
 
-ComposedMeter = Literal["4/4", "3/4", "2/4", "6/8"]  # the meters compose.py has patterns for
+# the meters compose.py has patterns for (hand-written for the first four, generic for the rest)
+ComposedMeter = Literal["4/4", "3/4", "2/4", "6/8", "2/2", "12/8", "5/4", "3/8", "9/8"]
 
 
 class SectionSpec(Record):
@@ -62,6 +63,7 @@ class SectionSpec(Record):
     per_bar: Literal[1, 2] = 1
     energy: Literal[0, 1, 2] | None = None
     melody: bool | None = None
+    key: KeyLabel | None = None  # a modulation: this section's key (default: the song's)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Section:
     per_bar: int
     energy: int
     melody: bool
+    key: str | None = None
 
 
 class Band(Record):
@@ -99,6 +102,10 @@ class Song(Record):
     seed: int = Field(ge=0)
     sections: dict[str, SectionSpec]
     form: list[str] = Field(min_length=1)  # section labels in playing order
+    tempo_steps: list[float] | None = None  # notated-beat BPM per form entry (step changes)
+    swing: float = Field(default=0.5, ge=0.5, le=0.75)  # where the off-beat eighth falls
+    syncopation: bool = False  # off-beat comping and syncopated melody rhythms
+    pickup: int = Field(default=0, ge=0, le=3)  # beats of anacrusis before the first bar
 
     @model_validator(mode="after")
     def _form_uses_sections(self) -> Song:
@@ -108,6 +115,19 @@ class Song(Record):
             raise ValueError(f"form {self.form} vs sections: missing {missing}, unused {unused}")
         return self
 
+    @model_validator(mode="after")
+    def _tempo_and_feel(self) -> Song:
+        if self.tempo_steps is not None:
+            if self.bpm_end is not None:
+                raise ValueError("tempo_steps and bpm_end exclude each other")
+            if len(self.tempo_steps) != len(self.form) or min(self.tempo_steps) <= 0:
+                raise ValueError("tempo_steps needs one positive BPM per form entry")
+        if self.swing != 0.5 and beat_grid(self.meter).beat_ql != 1:
+            raise ValueError("swing needs a quarter-note beat")
+        if self.pickup >= beat_grid(self.meter).beats:
+            raise ValueError("a pickup must be shorter than a bar")
+        return self
+
     def parts(self) -> tuple[Section, ...]:
         """The form as sections in playing order."""
         out = []
@@ -115,7 +135,9 @@ class Song(Record):
             s = self.sections[label]
             energy = s.energy if s.energy is not None else (0 if label == "intro" else 1)
             melody = s.melody if s.melody is not None else label not in ("intro", "outro")
-            out.append(Section(label, s.bars, tuple(s.chords.split()), s.per_bar, energy, melody))
+            out.append(
+                Section(label, s.bars, tuple(s.chords.split()), s.per_bar, energy, melody, s.key)
+            )
         return tuple(out)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +54,7 @@ class Plan:
     bars: list[tuple[QL, int, int]]  # (start, section index, bar index within the section)
     slots: list[Slot]
     end: QL
+    patterns: Patterns
     _starts: list[QL] = field(default_factory=list)
 
     def slot_index(self, t: QL) -> int:
@@ -65,6 +66,11 @@ class Plan:
     def chord_at(self, t: QL) -> Slot:
         """The chord slot sounding at score position ``t``."""
         return self.slots[self.slot_index(t)]
+
+    def key_of(self, si: int) -> key.Key:
+        """The key of form section ``si`` (the song's key unless the section modulates)."""
+        label = self.form[si].key
+        return self.key if label is None else music21_key(label)
 
     def is_final_bar(self, start: QL) -> bool:
         """Whether the bar starting at ``start`` is the last of the song."""
@@ -142,11 +148,12 @@ def plan_song(spec: Song) -> Plan:
     t = 0.0
     for si, s in enumerate(form):
         slot_ql = m.bar_ql / s.per_bar
+        sk = k if s.key is None else music21_key(s.key)
         for b in range(s.bars):
             bars.append((t, si, b))
             for c in range(s.per_bar):
                 fig = s.chords[(b * s.per_bar + c) % len(s.chords)]
-                rn = roman.RomanNumeral(fig, k)
+                rn = roman.RomanNumeral(fig, sk)
                 slots.append(Slot(t + c * slot_ql, t + (c + 1) * slot_ql, rn))
             t += m.bar_ql
     for prev, cur in zip(slots, slots[1:], strict=False):
@@ -154,7 +161,7 @@ def plan_song(spec: Song) -> Plan:
     last = slots[-1].rn
     if last.scaleDegree != 1 or last.root().pitchClass != k.tonic.pitchClass:
         raise ValueError(f"{spec.name}: the song must end on the tonic, not {last.figure}")
-    return Plan(spec, form, m, k, bars, slots, t)
+    return Plan(spec, form, m, k, bars, slots, t, patterns(spec))
 
 
 BASS_PATTERNS: dict[str, dict[int, list[tuple[QL, QL, str]]]] = {  # (offset, length, R/F/O)
@@ -243,6 +250,98 @@ CADENCE_RHYTHMS: dict[str, tuple[QL, ...]] = {"4/4": (2, 2), "3/4": (3,), "2/4":
 ENERGY_VEL = {0: 52, 1: 68, 2: 86}
 
 
+@dataclass(frozen=True)
+class Patterns:
+    """Per-energy bass, comping and drum patterns, melody rhythms and the cadence rhythm."""
+
+    bass: dict[int, list[tuple[QL, QL, str]]]
+    comp: dict[int, list[tuple[QL, QL, int]]]
+    drums: dict[int, list[tuple[QL, int, int]]]
+    rhythms: list[tuple[QL, ...]]
+    cadence: tuple[QL, ...]
+
+
+def strong_beats(n: int) -> list[int]:
+    """Beats that start a group: 4 = 2+2, 5 = 3+2, 6 = 3+3; 2 and 3 are one group."""
+    return {4: [0, 2], 5: [0, 3], 6: [0, 3]}.get(n, [0])
+
+
+def generic_patterns(m: Meter) -> Patterns:
+    """Patterns for any meter from its beats, beat length and subdivision (2/2, 12/8, 5/4,
+    3/8, 9/8): roots on group starts, kick on group starts, snare on the other beats."""
+    n, b = m.beats, m.beat_ql
+    sub = 3 if b == 1.5 else 2
+    s = b / sub
+    strong = strong_beats(n)
+    ends = [*strong[1:], n]
+    weak = [k for k in range(n) if k not in strong]
+    subs = range(n * sub)
+    bass = {
+        0: [(g * b, (e - g) * b, "R") for g, e in zip(strong, ends, strict=True)],
+        1: [
+            (g * b, (e - g) * b, "R" if i == 0 else "F")
+            for i, (g, e) in enumerate(zip(strong, ends, strict=True))
+        ],
+        2: [(k * b, b, "R" if k in strong else ("O" if k % 2 else "F")) for k in range(n)],
+    }
+    comp = {
+        0: [(g * b, (e - g) * b, -1) for g, e in zip(strong, ends, strict=True)],
+        1: [(k * b, 0.9 * b, -1) for k in range(n)],
+        2: [(i * s, 0.85 * s, -1 if sub == 2 else (0, 1, 2)[i % 3]) for i in subs],
+    }
+    drums = {
+        0: [(k * b, PEDAL_HAT, 55) for k in range(n)],
+        1: [(g * b, KICK, 98) for g in strong]
+        + [(k * b, SNARE, 88) for k in weak if k % 2 or n == 3 or len(weak) == 1]
+        + [(i * s, CLOSED_HAT, 74 if i % sub == 0 else 50) for i in subs],
+        2: [(g * b, KICK, 110) for g in strong]
+        + [(g * b + (sub - 1) * s, KICK, 82) for g in strong]
+        + [(k * b, SNARE, 104) for k in weak]
+        + [(i * s, CLOSED_HAT, 88 if i % sub == 0 else 62) for i in subs],
+    }
+    rhythms: list[tuple[QL, ...]] = [
+        (b,) * n,
+        (s,) * sub + (b,) * (n - 1),
+        (b,) * (n - 1) + (s,) * sub,
+    ]
+    if n >= 3:
+        rhythms += [(2 * b,) + (b,) * (n - 2), (b,) * (n - 2) + (2 * b,)]
+    else:
+        rhythms.append((b + s, b - s))
+    cadence = (3 * b, 2 * b) if n == 5 else (n * b / 2,) * 2 if n in (4, 6) else (n * b,)
+    return Patterns(bass, comp, drums, rhythms, cadence)
+
+
+def syncopate(p: Patterns, m: Meter) -> Patterns:
+    """Off-beat comping (the push of ragtime, ska, funk) and melody rhythms that tie across
+    the beat."""
+    n, b = m.beats, m.beat_ql
+    s = b / (3 if b == 1.5 else 2)
+    offbeats = [(k * b + s, 0.8 * s, -1) for k in range(n)]
+    rhythms = [
+        (s,) + (b,) * (n - 1) + (b - s,),
+        (b + s, b - s) + (b,) * (n - 2),
+        (b - s, 2 * s) + (b - s,) + (b,) * (n - 2) if n >= 2 else (b,),
+    ]
+    return Patterns(p.bass, {**p.comp, 1: offbeats}, p.drums, p.rhythms + rhythms, p.cadence)
+
+
+def patterns(spec: Song) -> Patterns:
+    """The patterns of a song: hand-written for 4/4, 3/4, 2/4 and 6/8, generic otherwise."""
+    m = beat_grid(spec.meter)
+    if spec.meter in BASS_PATTERNS:
+        p = Patterns(
+            BASS_PATTERNS[spec.meter],
+            COMP_PATTERNS[spec.meter],
+            DRUM_PATTERNS[spec.meter],
+            MELODY_RHYTHMS[spec.meter],
+            CADENCE_RHYTHMS[spec.meter],
+        )
+    else:
+        p = generic_patterns(m)
+    return syncopate(p, m) if spec.syncopation else p
+
+
 def bass_events(plan: Plan) -> list[Event]:
     """Bass line: roots on downbeats and chord changes, fifths in between."""
     events = []
@@ -251,7 +350,7 @@ def bass_events(plan: Plan) -> list[Event]:
         pattern = (
             [(0.0, plan.meter.bar_ql, "R")]
             if plan.is_final_bar(start)
-            else BASS_PATTERNS[plan.spec.meter][s.energy]
+            else plan.patterns.bass[s.energy]
         )
         for off, length, kind in pattern:
             slot = plan.chord_at(start + off)
@@ -278,9 +377,7 @@ def comp_events(plan: Plan, centre: float) -> list[Event]:
     for start, si, _ in plan.bars:
         s = plan.form[si]
         final = plan.is_final_bar(start)
-        pattern = (
-            [(0.0, plan.meter.bar_ql, -1)] if final else COMP_PATTERNS[plan.spec.meter][s.energy]
-        )
+        pattern = [(0.0, plan.meter.bar_ql, -1)] if final else plan.patterns.comp[s.energy]
         for off, length, idx in pattern:
             notes = voicings[plan.slot_index(start + off)]
             if idx >= 0:
@@ -303,16 +400,16 @@ def pad_events(plan: Plan) -> list[Event]:
     return events
 
 
-def melody_range(plan: Plan, energy: int) -> tuple[int, int, float]:
-    """Lowest and highest melody pitch and the register centre for a section."""
-    tonic = plan.key.tonic.pitchClass
+def melody_range(k: key.Key, energy: int) -> tuple[int, int, float]:
+    """Lowest and highest melody pitch and the register centre for a section in key ``k``."""
+    tonic = k.tonic.pitchClass
     centre = 72 + ((tonic + 6) % 12 - 6) + (4 if energy >= 2 else 0)
     return centre - 9, centre + 10, float(centre)
 
 
-def allowed_pitches(plan: Plan, rn: roman.RomanNumeral, lo: int, hi: int) -> list[int]:
+def allowed_pitches(k: key.Key, rn: roman.RomanNumeral, lo: int, hi: int) -> list[int]:
     """Scale tones that do not clash with chromatic chord tones, plus the chord tones."""
-    scale = {p.pitchClass for p in plan.key.pitches}
+    scale = {p.pitchClass for p in k.pitches}
     chord_pcs = set(pcs(rn))
     chromatic = chord_pcs - scale
     ok = {pc for pc in scale if all(min((pc - c) % 12, (c - pc) % 12) > 1 for c in chromatic)}
@@ -341,7 +438,8 @@ def melody_events(plan: Plan) -> list[Event]:
         s = plan.form[si]
         if not s.melody:
             continue
-        lo, hi, centre = melody_range(plan, s.energy)
+        sk = plan.key_of(si)
+        lo, hi, centre = melody_range(sk, s.energy)
         if b == 0:
             prev = int(centre)
         varied = s.label.endswith("'") and b >= s.bars // 2
@@ -349,11 +447,8 @@ def melody_events(plan: Plan) -> list[Event]:
         rng = np.random.default_rng([plan.spec.seed, zlib.crc32(tag.encode()), b])
         final = plan.is_final_bar(start)
         cadence = b == s.bars - 1 or b % 4 == 3 or final
-        rhythm = (
-            CADENCE_RHYTHMS[plan.spec.meter]
-            if cadence
-            else MELODY_RHYTHMS[plan.spec.meter][rng.integers(len(MELODY_RHYTHMS[plan.spec.meter]))]
-        )
+        rhythms = plan.patterns.rhythms
+        rhythm = plan.patterns.cadence if cadence else rhythms[rng.integers(len(rhythms))]
         off = 0.0
         for j, length in enumerate(rhythm):
             slot = plan.chord_at(start + off)
@@ -364,7 +459,7 @@ def melody_events(plan: Plan) -> list[Event]:
             elif abs(off % m.beat_ql) < 1e-9:
                 cands = chord_tones
             else:
-                cands = [p for p in allowed_pitches(plan, slot.rn, lo, hi) if abs(p - prev) <= 4]
+                cands = [p for p in allowed_pitches(sk, slot.rn, lo, hi) if abs(p - prev) <= 4]
                 cands = cands or chord_tones
             prev = pick(rng, cands, prev, centre)
             vel = ENERGY_VEL[s.energy] + 22 + (6 if off == 0 else 0) + int(rng.integers(-4, 5))
@@ -382,7 +477,7 @@ def drum_events(plan: Plan) -> list[Event]:
         if plan.is_final_bar(start):
             events += [Event(start, 1.0, (CRASH,), 100), Event(start, 1.0, (KICK,), 105)]
             continue
-        hits = list(DRUM_PATTERNS[plan.spec.meter][s.energy])
+        hits = list(plan.patterns.drums[s.energy])
         nxt = plan.form[plan.bars[i + 1][1]]
         if b == s.bars - 1 and nxt.energy > s.energy:  # fill into a fuller section
             fill_at = m.bar_ql - m.beat_ql
@@ -397,8 +492,12 @@ def drum_events(plan: Plan) -> list[Event]:
 
 
 def tempo_map(plan: Plan) -> list[tuple[QL, float]]:
-    """(offset, quarter-note BPM) events: one constant tempo or one per beat for a drift."""
+    """(offset, quarter-note BPM) events: one constant tempo, one per section for step
+    changes, or one per beat for a drift."""
     spec, m = plan.spec, plan.meter
+    if spec.tempo_steps is not None:
+        starts = [plan.bars[0][0]] + [start for start, si, b in plan.bars if b == 0 and si > 0]
+        return [(t, bpm * m.beat_ql) for t, bpm in zip(starts, spec.tempo_steps, strict=True)]
     if spec.bpm_end is None:
         return [(0.0, spec.bpm * m.beat_ql)]
     n = round(plan.end / m.beat_ql)
@@ -408,10 +507,29 @@ def tempo_map(plan: Plan) -> list[tuple[QL, float]]:
     ]
 
 
+def swing_warp(ratio: float) -> Callable[[QL], QL]:
+    """Score time to played time with the off-beat eighth of each quarter at ``ratio``
+    (0.5 straight, 2/3 triplet swing); beats themselves do not move."""
+
+    def warp(t: QL) -> QL:
+        beat, frac = divmod(t, 1.0)
+        if frac <= 0.5:
+            return beat + frac * 2 * ratio
+        return beat + ratio + (frac - 0.5) * 2 * (1 - ratio)
+
+    return warp
+
+
 def events_to_part(
-    events: Sequence[Event], program: int, name: str, channel: int | None = None
+    events: Sequence[Event],
+    program: int,
+    name: str,
+    channel: int | None = None,
+    warp: Callable[[QL], QL] | None = None,
+    shift: QL = 0.0,
 ) -> stream.Part:
-    """A music21 part holding the events (simultaneous notes become chords)."""
+    """A music21 part holding the events (simultaneous notes become chords); ``warp``
+    maps score time to played time (swing), ``shift`` delays everything (a pickup)."""
     part = stream.Part()
     part.partName = name
     inst = instrument.Instrument()
@@ -421,16 +539,42 @@ def events_to_part(
         inst.midiChannel = channel
     part.insert(0, inst)
     for ev in events:
-        obj = note.Note(ev.pitches[0]) if len(ev.pitches) == 1 else chord.Chord(list(ev.pitches))
-        obj.duration = duration.Duration(ev.dur)
-        obj.volume.velocity = ev.vel
-        part.insert(ev.offset, obj)
+        start, end = ev.offset, ev.offset + ev.dur
+        if warp is not None:
+            start, end = warp(start), warp(end)
+        part.insert(round(start + shift, 6), event_note(ev, round(end - start, 6)))
     return part
+
+
+def event_note(ev: Event, length: QL) -> note.Note | chord.Chord:
+    """A music21 note (or chord) of the event's pitches and velocity."""
+    obj = note.Note(ev.pitches[0]) if len(ev.pitches) == 1 else chord.Chord(list(ev.pitches))
+    obj.duration = duration.Duration(length)
+    obj.volume.velocity = ev.vel
+    return obj
+
+
+def pickup_events(plan: Plan, drums: bool) -> list[Event]:
+    """The anacrusis, in its own time from 0: melody notes climbing to the first bar (up
+    from the dominant), or a snare pick-up on each subdivision."""
+    m, n = plan.meter, plan.spec.pickup
+    if drums:
+        step = m.beat_ql / (3 if m.beat_ql == 1.5 else 2)
+        k = round(n * m.beat_ql / step)
+        return [Event(i * step, step * 0.5, (SNARE,), 60 + 40 * i // k) for i in range(k)]
+    lo, _, centre = melody_range(plan.key, 1)
+    degrees = (5, 6, 7)[3 - n :]
+    out = []
+    for i, d in enumerate(degrees):
+        pc = plan.key.pitchFromDegree(d).pitchClass
+        out.append(Event(i * m.beat_ql, m.beat_ql * 0.9, (in_range(pc, int(centre) - 7),), 84))
+    return out
 
 
 def build_score(plan: Plan) -> tuple[stream.Score, list[int]]:
     """Assemble the parts, meter, key and tempo marks; returns the score and GM programs."""
-    band = plan.spec.band
+    band, spec = plan.spec.band, plan.spec
+    shift = spec.pickup * plan.meter.beat_ql
     roles: list[tuple[str, int, list[Event], int | None]] = [
         ("melody", band.melody, melody_events(plan), None),
         ("comp", band.comp, comp_events(plan, 57 if plan.spec.meter == "6/8" else 62), None),
@@ -440,17 +584,28 @@ def build_score(plan: Plan) -> tuple[stream.Score, list[int]]:
         roles.append(("pad", band.pad, pad_events(plan), None))
     if plan.spec.drums:
         roles.append(("drums", 0, drum_events(plan), DRUM_CHANNEL))
+    warp = swing_warp(spec.swing) if spec.swing != 0.5 else None
     score = stream.Score()
     programs = []
     for i, (role, program, events, channel) in enumerate(roles):
         if not events:
             continue
-        part = events_to_part(events, program, role, channel)
+        part = events_to_part(events, program, role, channel, warp, shift)
+        if shift and role == ("drums" if spec.drums else "melody"):
+            for ev in pickup_events(plan, spec.drums):
+                part.insert(ev.offset, event_note(ev, ev.dur))
         part.insert(0, meter.TimeSignature(plan.spec.meter))
         part.insert(0, key.KeySignature(plan.key.sharps))
         if i == 0:
-            for off, qbpm in tempo_map(plan):
-                part.insert(off, tempo.MetronomeMark(number=qbpm, referent=duration.Duration(1.0)))
+            marks = tempo_map(plan)
+            if shift:
+                part.insert(
+                    0, tempo.MetronomeMark(number=marks[0][1], referent=duration.Duration(1.0))
+                )
+            for off, qbpm in marks:
+                part.insert(
+                    off + shift, tempo.MetronomeMark(number=qbpm, referent=duration.Duration(1.0))
+                )
         score.insert(0, part)
         if channel is None:
             programs.append(program)
@@ -458,17 +613,25 @@ def build_score(plan: Plan) -> tuple[stream.Score, list[int]]:
 
 
 def compose(spec: Song) -> Piece:
-    """Compose a synthetic song and annotate it in score time."""
+    """Compose a synthetic song and annotate it in score time (a pickup starts at 0 and
+    shifts the bars by its length)."""
     plan = plan_song(spec)
     score, programs = build_score(plan)
     m = plan.meter
-    n_beats = round(plan.end / m.beat_ql)
-    chords = [(s.start, s.end, harte(s.rn)) for s in plan.slots]
-    sections = []
-    t = 0.0
+    shift = spec.pickup * m.beat_ql
+    n_beats = round(plan.end / m.beat_ql) + spec.pickup
+    chords = [(s.start + shift, s.end + shift, harte(s.rn)) for s in plan.slots]
+    if shift:
+        chords.insert(0, (0.0, shift, "N"))
+    sections, keys = [], []
+    t = shift
     for s in plan.form:
         sections.append((t, t + s.bars * m.bar_ql, s.label))
+        keys.append((t, t + s.bars * m.bar_ql, s.key or spec.key))
         t += s.bars * m.bar_ql
+    sections[0] = (0.0, *sections[0][1:])
+    keys[0] = (0.0, *keys[0][1:])
+    modulates = any(s.key not in (None, spec.key) for s in plan.form)
     return Piece(
         spec.name,
         "synthetic",
@@ -477,12 +640,14 @@ def compose(spec: Song) -> Piece:
         score,
         spec.meter,
         key_label(plan.key),
-        None if spec.bpm_end else float(spec.bpm),
+        None if spec.bpm_end or spec.tempo_steps else float(spec.bpm),
         [k * m.beat_ql for k in range(n_beats)],
-        [b[0] for b in plan.bars],
-        plan.end,
+        [b[0] + shift for b in plan.bars],
+        plan.end + shift,
         chords,
         sections,
         programs,
         spec.drums,
+        pickup=shift > 0,
+        keys=keys if modulates else None,
     )

@@ -84,6 +84,9 @@ def load_corpus(spec: CorpusPiece) -> Piece:
         raise ValueError("scores with chord symbols are not handled")
     check_stated_key(original, spec.key)
     ts = original.recurse().getElementsByClass(meter.TimeSignature).first()
+    signatures = {t.ratioString for t in original.recurse().getElementsByClass(meter.TimeSignature)}
+    if len(signatures) > 1:
+        raise ValueError(f"the meter changes ({', '.join(sorted(signatures))})")
     if ts.ratioString != spec.meter:
         raise ValueError(f"{spec.work} is in {ts.ratioString}, not {spec.meter}")
     m = beat_grid(ts.ratioString)

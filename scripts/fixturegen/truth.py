@@ -43,6 +43,7 @@ class Piece:
     programs: list[int]
     drums: bool
     pickup: bool = False
+    keys: list[tuple[QL, QL, str]] | None = None  # per section, when the piece modulates
 
 
 def write_midi(piece: Piece, path: Path) -> pretty_midi.PrettyMIDI:
@@ -123,7 +124,7 @@ def make_truth(piece: Piece, pm: pretty_midi.PrettyMIDI, total: float) -> dict:
         "sections": section_spans(pm, piece.sections, total) if piece.sections else None,
         "instruments": names,
         "drums": piece.drums,
-    }
+    } | ({"keys": section_spans(pm, piece.keys, total)} if piece.keys else {})
 
 
 def validate_truth(truth: dict) -> None:

@@ -1,0 +1,467 @@
+"""The facts corpus: a dev split to tune on and a test split never tuned on.
+
+The manifest (``specs/facts_corpus.json``, committed) lists every piece with its full spec
+(a seeded ``Song`` or a music21 ``CorpusPiece``), its split, its soundfont and its mix.
+``make_manifest`` builds it once from seeds (our compositions: every composed meter,
+drums or not, swing, syncopation, pickups, tempo ramps and steps, modulations; corpus
+pieces: Bach chorales and fiddle tunes that pass the corpus loader's checks); ``render``
+turns entries into ``<out>/<split>/<name>.ogg`` + ``.json`` (truth), skipping pieces whose
+truth already carries the entry's ``render_id`` (resumable). The audio is never committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pretty_midi
+import scipy.signal
+from music21 import corpus as m21corpus
+from music21 import key as m21key
+from pydantic import Field
+
+from fixturegen.catalogue import SPECS, CorpusPiece, Song, beat_grid
+from fixturegen.compose import compose
+from fixturegen.corpus import load_corpus
+from fixturegen.render import encode, normalise
+from fixturegen.truth import validate_truth, write_json
+from musicflamingo.util import Record, atomic_write
+
+MANIFEST = SPECS / "facts_corpus.json"
+SEED = 20261129
+DEV_SHARE = 0.6
+SR = 44100
+CODEC = ["-c:a", "libvorbis", "-q:a", "3"]
+SOUNDFONTS = {
+    "fluidr3": Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),  # Debian fluid-soundfont-gm
+    "timgm6mb": Path("/usr/share/sounds/sf2/TimGM6mb.sf2"),  # Debian timgm6mb-soundfont
+    "musescore": Path("/usr/share/sounds/sf3/MuseScore_General.sf3"),  # -soundfont-small
+}
+
+
+class Mix(Record):
+    """Post-render processing: peak level, a synthetic room, pink noise, a low-pass."""
+
+    peak_db: float = Field(le=0)
+    reverb_rt60: float | None = None  # seconds
+    reverb_wet: float = 0.0
+    snr_db: float | None = None
+    lowpass_hz: float | None = None
+
+
+class Entry(Record):
+    """One piece of the corpus."""
+
+    name: str
+    kind: Literal["composed", "corpus"]
+    split: Literal["dev", "test"]
+    soundfont: str
+    mix: Mix
+    song: Song | None = None
+    work: CorpusPiece | None = None
+
+    def spec(self) -> Song | CorpusPiece:
+        spec = self.song or self.work
+        assert spec is not None
+        return spec
+
+    def meter(self) -> str:
+        return self.spec().meter
+
+    def render_id(self) -> str:
+        """A hash of everything that decides the audio and truth."""
+        return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+class Manifest(Record):
+    seed: int
+    entries: list[Entry]
+
+
+def load_manifest(path: Path = MANIFEST) -> Manifest:
+    return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- seeded compositions
+
+SPELLING = {  # pitch class -> tonic name with at most 6 accidentals in the mode
+    "major": ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"],
+    "minor": ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"],
+}
+KEYS = [f"{SPELLING[m][pc]} {m}" for pc in range(12) for m in ("major", "minor")]
+METERS = ["4/4", "3/4", "6/8", "4/4", "2/2", "12/8", "5/4", "4/4", "2/4", "3/4"]
+METERS += ["6/8", "3/8", "4/4", "12/8", "9/8", "2/2"]
+BPM_RANGE = {
+    "4/4": (72, 168),
+    "3/4": (84, 176),
+    "2/4": (72, 132),
+    "6/8": (52, 116),
+    "2/2": (60, 116),
+    "12/8": (48, 96),
+    "5/4": (84, 156),
+    "3/8": (120, 192),
+    "9/8": (52, 104),
+}
+PROGRESSIONS = {
+    "major": ["I vi IV V", "I IV V I", "I V vi IV", "vi IV I V", "I iii IV V", "IV I V vi"]
+    + ["I bVII IV I", "ii V I vi", "I IV ii V7"],
+    "minor": ["i VI III VII", "i iv V i", "i VII VI V", "i iv VII III", "VI VII i i"]
+    + ["iv v i i", "i VI iv V7"],
+}
+CADENCE = {"major": "IV V7 I I", "minor": "iv V7 i i"}
+BANDS = [  # melody, comp, bass, pad
+    (80, 0, 33, 89),  # synth lead, piano, finger bass, pad
+    (65, 4, 33, 16),  # alto sax, e-piano, bass, organ
+    (81, 29, 34, 50),  # saw lead, overdrive guitar, pick bass, strings
+    (73, 24, 32, None),  # flute, nylon guitar, acoustic bass
+    (71, 0, 32, 48),  # clarinet, piano, acoustic bass, strings
+    (56, 61, 58, 60),  # trumpet, brass section, tuba, horn
+    (40, 46, 45, 48),  # violin, harp, pizzicato, strings
+    (22, 25, 33, None),  # harmonica, steel guitar, bass
+    (11, 27, 36, 19),  # vibraphone, clean guitar, slap bass, organ
+    (68, 6, 43, 52),  # oboe, harpsichord, contrabass, choir
+    (26, 18, 38, 90),  # jazz guitar, rock organ, synth bass, pad
+]
+
+
+def modulation(home: str, rng: np.random.Generator) -> str:
+    """A related key: dominant, subdominant, relative, or a whole step up."""
+    k = m21key.Key(home.split()[0].replace("b", "-"), home.split()[1])
+    target = rng.choice(["dominant", "subdominant", "relative", "step"])
+    if target == "relative":
+        new = k.relative
+    else:
+        steps = {"dominant": 7, "subdominant": 5, "step": 2}[str(target)]
+        new = m21key.Key(k.tonic.transpose(steps).name, k.mode)
+    return f"{SPELLING[new.mode][new.tonic.pitchClass]} {new.mode}"
+
+
+def make_song(i: int, seed: int) -> Song:
+    """One seeded composition; every ``i`` gets a different meter, style and form."""
+    rng = np.random.default_rng([seed, i])
+    meter = METERS[i % len(METERS)]
+    grid = beat_grid(meter)
+    key = str(rng.choice(KEYS))
+    mode = key.split()[1]
+    bpm = float(round(rng.uniform(*BPM_RANGE[meter])))
+    bar_s = grid.beats * 60 / bpm
+    drums = bool(rng.random() < 0.7)
+    swing = (
+        float(round(rng.uniform(0.6, 0.68), 3)) if grid.beat_ql == 1 and rng.random() < 0.3 else 0.5
+    )
+    syncopation = bool(rng.random() < 0.3)
+    pickup = int(rng.integers(1, min(grid.beats, 4))) if rng.random() < 0.25 else 0
+    prog = [str(p) for p in rng.permutation(PROGRESSIONS[mode])]
+    sec_bars = 4 if bar_s * 8 * 5 > 75 else 8
+    sections = {
+        "intro": {"bars": 2 if sec_bars == 4 else 4, "chords": prog[0], "energy": 0},
+        "verse": {"bars": sec_bars, "chords": prog[1], "energy": 1},
+        "chorus": {"bars": sec_bars, "chords": prog[2], "energy": 2},
+        "outro": {"bars": 4, "chords": CADENCE[mode], "energy": 1, "melody": False},
+    }
+    form = ["intro", "verse", "chorus", "verse", "chorus"]
+    if rng.random() < 0.5:
+        sections["bridge"] = {"bars": sec_bars, "chords": prog[3], "energy": 1}
+        form += ["bridge", "chorus"]
+        if rng.random() < 0.35:
+            sections["bridge"]["key"] = modulation(key, rng)
+    if rng.random() < 0.2:
+        sections["chorus"]["per_bar"] = 2
+    form.append("outro")
+    while sum(sections[s]["bars"] for s in form) * bar_s > 85 and len(form) > 4:
+        cut = form.index("bridge") if "bridge" in form else len(form) - 3  # 2nd verse
+        del form[cut : cut + 2]  # with the chorus after it
+    unused = set(sections) - set(form)
+    for label in unused:
+        del sections[label]
+    tempo = rng.random()
+    bpm_end = tempo_steps = None
+    if tempo < 0.15:
+        bpm_end = float(round(bpm * rng.uniform(0.82, 1.2)))
+    elif tempo < 0.3:
+        tempo_steps = [float(round(bpm * f)) for f in rng.uniform(0.88, 1.12, len(form))]
+        tempo_steps[0] = bpm
+    melody, comp, bass, pad = BANDS[int(rng.integers(len(BANDS)))]
+    style = [meter, "drums" if drums else "no drums"]
+    style += ["swing"] * (swing != 0.5) + ["syncopated"] * syncopation
+    style += [f"{pickup}-beat pickup"] * (pickup > 0)
+    style += ["accelerando" if bpm_end and bpm_end > bpm else "ritardando"] * bool(bpm_end)
+    style += ["tempo steps"] * bool(tempo_steps)
+    style += ["modulating bridge"] * ("key" in sections.get("bridge", {}))
+    return Song.model_validate(
+        {
+            "name": f"s{i:03d}_{meter.replace('/', '_')}_{key.split()[0].lower().replace('#', 's')}"
+            f"{'m' if mode == 'minor' else ''}",
+            "description": f"{key}, {bpm:g} BPM, " + ", ".join(style),
+            "key": key,
+            "meter": meter,
+            "bpm": bpm,
+            "bpm_end": bpm_end,
+            "tempo_steps": tempo_steps,
+            "band": {"melody": melody, "comp": comp, "bass": bass, "pad": pad},
+            "drums": drums,
+            "seed": seed % 100_000 + i,
+            "swing": swing,
+            "syncopation": syncopation,
+            "pickup": pickup,
+            "sections": sections,
+            "form": form,
+        }
+    )
+
+
+# ---------------------------------------------------------------- corpus pieces
+
+CORPUS_BPM = {
+    "4/4": (60, 92),
+    "3/4": (84, 150),
+    "2/2": (72, 108),
+    "2/4": (76, 116),
+    "6/8": (88, 120),
+    "9/8": (84, 112),
+    "12/8": (72, 100),
+    "3/8": (120, 170),
+}
+FIDDLE_4_4_BPM = (96, 132)
+ENSEMBLES = [[19] * 4, [40, 40, 41, 42], [56, 56, 57, 58], [73, 68, 71, 70], [0] * 4, [52] * 4]
+ENSEMBLES += [[6] * 4, [48, 48, 48, 48], [21, 21, 21, 21]]
+SOLOISTS = [40, 73, 21, 0, 78, 105, 6, 71, 22, 64, 24, 46]
+
+
+def stated_key(work: str) -> tuple[str, str]:
+    """(key, meter) from the key signature and the final bass note, or ValueError."""
+    score = m21corpus.parse(work)
+    ks = score.recurse().getElementsByClass(m21key.KeySignature).first()
+    ts = score.recurse().getElementsByClass("TimeSignature").first()
+    if ks is None or ts is None:
+        raise ValueError("no key or time signature")
+    last = score.parts[-1].flatten().notes.last()
+    if last is None:
+        raise ValueError("no notes")
+    for mode in ("major", "minor"):
+        tonic = ks.asKey(mode).tonic.name.replace("-", "b")
+        if last.pitches[0].name.replace("-", "b") == tonic:
+            return f"{tonic} {mode}", ts.ratioString
+    raise ValueError("the final bass note is not a tonic of the key signature")
+
+
+def corpus_candidate(work: str, rng: np.random.Generator) -> CorpusPiece:
+    """A corpus piece that loads, at a drawn tempo and orchestration, 25-95 s long."""
+    label, meter = stated_key(work)
+    if meter not in CORPUS_BPM:
+        raise ValueError(f"meter {meter}")
+    slug = re.sub(r"[^a-z0-9]+", "_", work.split("/", 1)[1].lower()).strip("_")[:40]
+    fiddle = work.startswith("ryansMammoth/")
+    lo, hi = FIDDLE_4_4_BPM if fiddle and meter == "4/4" else CORPUS_BPM[meter]
+    bpm = float(round(rng.uniform(lo, hi)))
+    spec = {
+        "name": f"{'tune' if fiddle else 'chorale'}_{slug}",
+        "description": f"music21:{work}, {label}, {meter}, {bpm:g} BPM",
+        "work": work,
+        "key": label,
+        "meter": meter,
+        "bpm": bpm,
+        "programs": [0],
+    }
+    n_parts = len(m21corpus.parse(work).parts)
+    if fiddle:
+        spec["programs"] = [int(rng.choice(SOLOISTS))] * n_parts
+    else:
+        ens = ENSEMBLES[int(rng.integers(len(ENSEMBLES)))]
+        spec["programs"] = [ens[min(p, len(ens) - 1)] for p in range(n_parts)]
+    piece = load_corpus(CorpusPiece.model_validate(spec))
+    one_pass = piece.end / beat_grid(meter).beat_ql * 60 / bpm
+    spec["passes"] = max(1, min(3, math.ceil(30 / one_pass)))
+    if one_pass * spec["passes"] > 95:
+        raise ValueError(f"too long ({one_pass:.0f} s)")
+    return CorpusPiece.model_validate(spec)
+
+
+def scan_corpus(prefix: str, wanted: int, rng: np.random.Generator) -> Iterator[CorpusPiece]:
+    """Up to ``wanted`` loadable pieces from the corpus folder ``prefix``, in seeded order."""
+    works = sorted(
+        str(p).split("/corpus/")[1].rsplit(".", 1)[0]
+        for p in m21corpus.getCorePaths()
+        if f"/corpus/{prefix}/" in str(p) and str(p).endswith((".mxl", ".abc"))
+    )
+    found = 0
+    for work in rng.permutation(works):
+        if found >= wanted:
+            return
+        try:
+            piece = corpus_candidate(str(work), rng)
+        except Exception as exc:  # music21 raises many kinds; a refused piece is skipped
+            print(f"  skip {work}: {type(exc).__name__}: {str(exc)[:80]}", flush=True)
+            continue
+        found += 1
+        print(f"  take {work} ({piece.meter}, {piece.key})", flush=True)
+        yield piece
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def draw_mix(rng: np.random.Generator) -> tuple[str, Mix]:
+    """A soundfont and a mix for one piece."""
+    font = str(rng.choice(list(SOUNDFONTS), p=[0.45, 0.25, 0.30]))
+    mix: dict = {"peak_db": round(float(rng.uniform(-12, -1)), 1)}
+    if rng.random() < 0.5:
+        mix["reverb_rt60"] = round(float(rng.uniform(0.4, 2.0)), 2)
+        mix["reverb_wet"] = round(float(rng.uniform(0.1, 0.4)), 2)
+    if rng.random() < 0.4:
+        mix["snr_db"] = round(float(rng.uniform(15, 40)), 1)
+    if rng.random() < 0.15:
+        mix["lowpass_hz"] = float(round(rng.uniform(3000, 6000)))
+    return font, Mix.model_validate(mix)
+
+
+def assign_splits(items: list[tuple[str, str, str]], seed: int) -> dict[str, str]:
+    """name -> dev/test: by piece, stratified by (kind, meter), a seeded shuffle per group."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for name, kind, meter in items:
+        groups[(kind, meter)].append(name)
+    out = {}
+    for i, (_, names) in enumerate(sorted(groups.items())):
+        order = np.random.default_rng([seed, i]).permutation(sorted(names))
+        n_dev = max(1, round(DEV_SHARE * len(order)))
+        out |= {str(n): "dev" if j < n_dev else "test" for j, n in enumerate(order)}
+    return out
+
+
+def make_manifest(
+    n_songs: int, n_chorales: int, n_tunes: int, seed: int = SEED, keep_works: bool = False
+) -> Manifest:
+    """Draw the whole corpus (slow: parses corpus scores until enough pass);
+    ``keep_works`` re-uses the corpus pieces of the current manifest."""
+    songs = [make_song(i, seed) for i in range(n_songs)]
+    rng = np.random.default_rng(seed)
+    if keep_works:
+        works = [e.work for e in load_manifest().entries if e.work is not None]
+    else:
+        works = list(scan_corpus("bach", n_chorales, rng))
+        works += scan_corpus("ryansMammoth", n_tunes, rng)
+    items = [(s.name, "composed", s.meter) for s in songs]
+    items += [(w.name, "corpus", w.meter) for w in works]
+    splits = assign_splits(items, seed)
+    entries = []
+    for spec in [*songs, *works]:
+        font, mix = draw_mix(np.random.default_rng([seed, zlib_name(spec.name)]))
+        entries.append(
+            Entry(
+                name=spec.name,
+                kind="composed" if isinstance(spec, Song) else "corpus",
+                split=splits[spec.name],  # type: ignore[arg-type]
+                soundfont=font,
+                mix=mix,
+                song=spec if isinstance(spec, Song) else None,
+                work=spec if isinstance(spec, CorpusPiece) else None,
+            )
+        )
+    return Manifest(seed=seed, entries=entries)
+
+
+def zlib_name(name: str) -> int:
+    return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
+
+
+def write_manifest(manifest: Manifest, path: Path = MANIFEST) -> None:
+    data = manifest.model_dump(mode="json", exclude_defaults=True)
+    atomic_write(path, json.dumps(data, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def apply_mix(audio: np.ndarray, sr: int, mix: Mix, rng: np.random.Generator) -> np.ndarray:
+    """Room (exponentially decaying noise), low-pass, pink noise at an SNR, peak level.
+    The room response is causal with no pre-delay, so onsets do not move."""
+    x = audio.astype(np.float64)
+    if mix.reverb_rt60:
+        n = int(mix.reverb_rt60 * sr)
+        t = np.arange(n) / sr
+        ir = rng.standard_normal(n) * np.exp(-6.9 * t / mix.reverb_rt60)
+        wet = scipy.signal.fftconvolve(x, ir)[: len(x)]
+        wet *= np.sqrt(np.mean(x**2) / (np.mean(wet**2) + 1e-12))
+        x = x + mix.reverb_wet * wet
+    if mix.lowpass_hz:
+        x = scipy.signal.sosfilt(scipy.signal.butter(4, mix.lowpass_hz, fs=sr, output="sos"), x)
+    if mix.snr_db is not None:
+        spec = np.fft.rfft(rng.standard_normal(len(x)))
+        spec /= np.sqrt(np.maximum(np.fft.rfftfreq(len(x), 1 / sr), 20.0))
+        noise = np.fft.irfft(spec, len(x))
+        level = np.sqrt(np.mean(x**2) / np.mean(noise**2)) * 10 ** (-mix.snr_db / 20)
+        x = x + noise * level
+    return normalise(x) * 10 ** ((mix.peak_db + 1.0) / 20)
+
+
+def tempo_map(pm: pretty_midi.PrettyMIDI, beat_ql: float) -> list[list[float]]:
+    """[time s, notated-beat BPM] at every tempo change of the rendered MIDI."""
+    times, qpm = pm.get_tempo_changes()
+    out: list[list[float]] = []
+    for t, q in zip(times, qpm, strict=True):
+        bpm = round(float(q) / beat_ql, 3)
+        if not out or out[-1][1] != bpm:
+            out.append([round(float(t), 4), bpm])
+    return out
+
+
+def render_entry(entry: Entry, out: Path, tmp: Path) -> tuple[str, float]:
+    """Render one entry (or skip it when done); returns (status, seconds of audio)."""
+    from fixturegen.cli import produce  # noqa: PLC0415 (cli imports this module)
+
+    folder = out / entry.split
+    truth_path = folder / f"{entry.name}.json"
+    rid = entry.render_id()
+    if truth_path.exists() and (folder / f"{entry.name}.ogg").exists():
+        done = json.loads(truth_path.read_text(encoding="utf-8"))
+        if done.get("render_id") == rid:
+            return "cached", done["duration"]
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = entry.spec()
+    piece = compose(spec) if isinstance(spec, Song) else load_corpus(spec)
+    audio, truth, pm = produce(piece, SOUNDFONTS[entry.soundfont], tmp, SR)
+    audio = apply_mix(audio, SR, entry.mix, np.random.default_rng(zlib_name(entry.name)))
+    truth |= {
+        "kind": entry.kind,
+        "split": entry.split,
+        "soundfont": entry.soundfont,
+        "mix": entry.mix.model_dump(exclude_none=True),
+        "tempo_map": tempo_map(pm, beat_grid(entry.meter()).beat_ql),
+        "render_id": rid,
+    }
+    validate_truth(truth)
+    encode(audio, SR, folder / f"{entry.name}.ogg", CODEC, tmp)
+    write_json(truth, truth_path)  # last: its presence with the render_id marks "done"
+    return "rendered", truth["duration"]
+
+
+def render(entries: list[Entry], out: Path, tmp: Path, jobs: int = 1) -> tuple[list[str], float]:
+    """Render entries in parallel with a progress line each; returns failures and wall s."""
+    t0 = time.perf_counter()
+    failed = []
+    with ProcessPoolExecutor(jobs) as pool:
+        futures = {pool.submit(render_entry, e, out, tmp): e for e in entries}
+        for k, future in enumerate(as_completed(futures), 1):
+            e = futures[future]
+            elapsed = time.perf_counter() - t0
+            eta = elapsed / k * (len(entries) - k)
+            try:
+                status, dur = future.result()
+            except Exception as exc:  # one bad piece must not stop the others
+                failed.append(f"{e.name}: {type(exc).__name__}: {exc}")
+                status, dur = "FAILED", 0.0
+            print(
+                f"[{k}/{len(entries)}] {e.split} {e.name}: {status} ({dur:.0f} s audio) "
+                f"elapsed {elapsed:.0f} s, eta {eta:.0f} s",
+                flush=True,
+            )
+    return failed, time.perf_counter() - t0

@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+"""Render the facts corpus (dev and test splits) with exact ground truth.
+
+Usage::
+
+    python scripts/render_facts_corpus.py --split dev --jobs 2      # -> data/facts-corpus/dev
+    python scripts/render_facts_corpus.py --split test
+    python scripts/render_facts_corpus.py --make-manifest           # redraw the manifest
+
+The pieces, splits, soundfonts and mixes are listed in the committed manifest
+``scripts/fixturegen/specs/facts_corpus.json`` (``fixturegen.factscorpus``). Rendering is
+resumable (finished pieces are skipped) and prints one progress line per piece. Needs the
+``fixtures`` extra plus ``fluidsynth``, ``ffmpeg`` and the Debian soundfonts
+fluid-soundfont-gm, timgm6mb-soundfont and musescore-general-soundfont-small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from fixturegen.cli import check_tools  # scripts/ is on sys.path when this file is run
+from fixturegen.factscorpus import (
+    MANIFEST,
+    SOUNDFONTS,
+    load_manifest,
+    make_manifest,
+    render,
+    write_manifest,
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("data/facts-corpus"))
+    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
+    parser.add_argument("--only", nargs="*", help="render only these pieces")
+    parser.add_argument("--make-manifest", action="store_true", help=f"redraw {MANIFEST}")
+    parser.add_argument("--songs", type=int, default=84, help="compositions (--make-manifest)")
+    parser.add_argument("--chorales", type=int, default=36)
+    parser.add_argument("--tunes", type=int, default=36)
+    parser.add_argument("--keep-works", action="store_true", help="keep the corpus pieces")
+    args = parser.parse_args()
+    if args.make_manifest:
+        manifest = make_manifest(args.songs, args.chorales, args.tunes, keep_works=args.keep_works)
+        write_manifest(manifest)
+        print(f"wrote {MANIFEST} ({len(manifest.entries)} pieces)")
+        return 0
+    for font in SOUNDFONTS.values():
+        check_tools(font, need_voice=False)
+    try:
+        entries = load_manifest().entries
+    except (OSError, ValueError) as exc:
+        sys.exit(f"error: bad manifest {MANIFEST}: {exc}")
+    entries = [e for e in entries if args.split in ("both", e.split)]
+    if args.only:
+        entries = [e for e in entries if e.name in set(args.only)]
+    entries = entries[: args.limit]
+    with tempfile.TemporaryDirectory(prefix="facts_corpus_") as tmp:
+        failed, wall = render(entries, args.out, Path(tmp), args.jobs)
+    print(
+        f"{len(entries) - len(failed)} of {len(entries)} pieces ready in {args.out} "
+        f"({wall:.0f} s wall)"
+    )
+    for line in failed:
+        print(f"FAILED {line}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
