@@ -70,10 +70,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first 16 s of a rendered fixture (pop, C major), Ogg/Vorbis."""
+    """The first 10 s of a rendered fixture (pop, C major), Ogg/Vorbis."""
     song = audio.load(FIXTURES / "song01_pop_c.ogg", 22_050, max_duration=600)
     path = tmp_path_factory.mktemp("clip") / "pop clip.ogg"
-    sf.write(path, song.samples[: 16 * 22_050], 22_050, format="OGG", subtype="VORBIS")
+    sf.write(path, song.samples[: 10 * 22_050], 22_050, format="OGG", subtype="VORBIS")
     return path
 
 

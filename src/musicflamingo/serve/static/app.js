@@ -321,10 +321,12 @@ function renderCurves() {
   const f = state.current.facts;
   const tempo = f.tempo ? f.tempo.curve.map((p) => [p.time, p.bpm]) : [];
   const t = curve($("tempo-curve"), tempo, f.duration);
-  $("tempo-range").textContent = t ? `${t[0].toFixed(0)}–${t[1].toFixed(0)} BPM` : `(${f.undetected.tempo || "not measured"})`;
+  const [slow, fast] = t ? t.map((v) => v.toFixed(0)) : [];
+  $("tempo-range").textContent = !t ? `(${f.undetected.tempo || "not measured"})` : slow === fast ? `${slow} BPM throughout` : `${slow}–${fast} BPM`;
   const lo = f.loudness ? f.loudness.curve_times.map((x, i) => [x, f.loudness.curve_lufs[i]]) : [];
   const l = curve($("loud-curve"), lo, f.duration);
   $("loud-range").textContent = l ? `${l[0].toFixed(0)} to ${l[1].toFixed(0)} LUFS` : "(not measured)";
+  for (const end of document.querySelectorAll(".axis-times .end")) end.textContent = clock(f.duration);
 }
 
 function at(nodes, t) {
