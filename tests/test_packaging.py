@@ -49,7 +49,7 @@ PARTS: dict[str, Part] = {
     "util": Part(),
     "theory": Part(),
     "audio": Part(),
-    "facts": Part(),
+    "facts": Part(lazy=("madmom",)),  # `--rhythm madmom`
     "report": Part(),
     "model": Part(extras=("model",)),
     "llm": Part(extras=("llm",), lazy=("model", "embed")),

@@ -49,6 +49,13 @@ def analyze_cmd(
     max_duration: Annotated[float, typer.Option(help="longest file accepted, seconds")] = (
         audio.MAX_DURATION
     ),
+    rhythm: Annotated[
+        str,
+        typer.Option(
+            help="beat/downbeat backend: essentia, or madmom (the `madmom` extra; its models "
+            "are CC BY-NC-SA, non-commercial)"
+        ),
+    ] = "essentia",
     force: Annotated[bool, typer.Option(help="redo songs already analyzed")] = False,
     model: Annotated[
         str | None, typer.Option(help="Music Flamingo checkpoint id or folder: add its analysis")
@@ -68,11 +75,16 @@ def analyze_cmd(
     a Markdown report and plots per song. With --model, Music Flamingo's caption, key facts
     (checked against the measured facts) and answers are added to the report."""
     from musicflamingo.analyze import analyze_many, write_outputs
-    from musicflamingo.facts.extract import FactsConfig, analyze
+    from musicflamingo.facts import madmom_rhythm
+    from musicflamingo.facts.extract import RHYTHM, FactsConfig, analyze
     from musicflamingo.inputs import expand_inputs, output_folder
 
     if fmt not in ("table", "json"):
         raise fail(f"--format must be 'table' or 'json', not {fmt!r}", 2)
+    if rhythm not in RHYTHM:
+        raise fail(f"--rhythm must be one of {', '.join(RHYTHM)}, not {rhythm!r}", 2)
+    if rhythm == "madmom" and not madmom_rhythm.available():
+        raise fail("--rhythm madmom needs the madmom extra: pip install 'musicflamingo[madmom]'", 2)
     try:
         audio.check_max_duration(max_duration)
     except ValueError as e:
@@ -84,6 +96,7 @@ def analyze_cmd(
     config = FactsConfig(
         lyrics_model=None if lyrics_model.lower() == "none" else lyrics_model,
         max_duration=max_duration,
+        beat_tracker=RHYTHM[rhythm],
         threads=max(1, (os.cpu_count() or 1) // n_workers),
     )
     single = len(songs) == 1 and root is None

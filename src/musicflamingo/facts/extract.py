@@ -15,25 +15,27 @@ from pathlib import Path
 import numpy as np
 
 from musicflamingo import audio as audio_io
-from musicflamingo.facts import harmony, lyrics, rhythm
+from musicflamingo.facts import harmony, lyrics, madmom_rhythm, rhythm
 from musicflamingo.facts.dynamics import GATE_BLOCK, LoudnessMeter, is_silent
 from musicflamingo.facts.features import SR as FEATURE_SR
 from musicflamingo.facts.features import spectral
 from musicflamingo.facts.form import estimate_sections
-from musicflamingo.facts.meter import estimate_meter
+from musicflamingo.facts.meter import estimate_meter, meter_from_downbeats
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key
 
 BEAT_TRACKERS: dict[str, Callable[[np.ndarray, int], rhythm.Beats]] = {
     "essentia-multifeature": rhythm.essentia_beats,
+    "madmom-rnn-dbn": madmom_rhythm.madmom_beats,  # the `madmom` extra; CC BY-NC-SA models
 }
+RHYTHM = {"essentia": "essentia-multifeature", "madmom": "madmom-rnn-dbn"}  # CLI names
 
 
 @dataclass(frozen=True)
 class FactsConfig:
     """Which backend measures what. ``lyrics_model=None`` skips lyrics and vocals."""
 
-    beat_tracker: str = "essentia-multifeature"
+    beat_tracker: str = RHYTHM["essentia"]
     lyrics_model: str | None = lyrics.DEFAULT_MODEL
     lyrics_language: str | None = None
     lyrics_compute_type: str = lyrics.COMPUTE_TYPE
@@ -91,7 +93,8 @@ def analyze(
         spec = spectral(mid.samples)
     with t.stage("beats"):
         beats = BEAT_TRACKERS[config.beat_tracker](song.samples, song.sr)
-        beats = rhythm.resolve_octave(beats, spec)
+        if beats.downbeats is None:  # a tracker without bars: check its metrical level
+            beats = rhythm.resolve_octave(beats, spec)
         pitched = spec.song_tonalness() >= MIN_TONALNESS
         facts.tempo = rhythm.tempo_from_beats(beats, pitched)
         facts.backends["beats"] = config.beat_tracker
@@ -115,7 +118,12 @@ def analyze(
         facts.undetected["meter"] = "no steady beat"
     else:
         with t.stage("meter"):
-            result = estimate_meter(beats.times, spec, harmony.chord_changes(facts.chords))
+            if beats.downbeats is None:
+                result = estimate_meter(beats.times, spec, harmony.chord_changes(facts.chords))
+                meter_backend = "beat-synchronous-correlation"
+            else:
+                result = meter_from_downbeats(beats.times, beats.downbeats, spec)
+                meter_backend = f"{config.beat_tracker}(bars)"
         if result is None:
             facts.beats = [round(float(b), 3) for b in beats.times]
             facts.undetected["meter"] = "too few beats"
@@ -123,7 +131,7 @@ def analyze(
             facts.meter = result.meter
             facts.beats = [round(float(b), 3) for b in result.beats]
             facts.downbeats = [round(float(b), 3) for b in result.downbeats]
-            facts.backends["meter"] = "beat-synchronous-correlation"
+            facts.backends["meter"] = meter_backend
     if facts.key is None and facts.tempo is None:
         facts.undetected["sections"] = "no musical content (no beat, no tonal centre)"
         facts.undetected["lyrics"] = "no musical content"

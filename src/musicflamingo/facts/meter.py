@@ -109,3 +109,28 @@ def estimate_meter(
         confidence=round(confidence, 3),
     )
     return MeterResult(meter=meter, beats=beats, downbeats=beats[phase::p])
+
+
+def meter_from_downbeats(
+    beats: np.ndarray, downbeats: np.ndarray, spec: Spectral
+) -> MeterResult | None:
+    """The meter of bars found by a tracker (e.g. madmom's bar DBN): the most common number
+    of beats per bar, compound when the beats divide in three (2 -> 6/8, 3 -> 9/8, 4 -> 12/8).
+    Confidence is the share of bars of that length."""
+    if len(beats) < 8 or len(downbeats) < 2:
+        return None
+    index = np.searchsorted(beats, downbeats)
+    lengths = np.diff(index)
+    values, counts = np.unique(lengths[lengths > 0], return_counts=True)
+    if len(values) == 0:
+        return None
+    p = int(values[counts.argmax()])
+    triple = subdivision_is_triple(beats, spec)
+    numerator, denominator = (p * 3, 8) if triple else (p, 4)
+    meter = Meter(
+        numerator=numerator,
+        denominator=denominator,
+        beats_per_bar=p,
+        confidence=round(float(counts.max() / counts.sum()), 3),
+    )
+    return MeterResult(meter=meter, beats=beats, downbeats=downbeats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,32 +26,27 @@ class Beats:
     times: np.ndarray
     bpm: float
     confidence: float
+    downbeats: np.ndarray | None = None  # bar starts, from trackers that find them
 
 
-def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
-    """Beat times and tempo from essentia's multi-feature beat tracker (expects 44.1 kHz).
-
-    Long audio is tracked in overlapping 5-minute chunks (the tracker's memory grows with
-    length: ~50 MB per minute) and the beats are stitched at the chunk centres."""
-    es = essentia_lib.standard()
-    if sr != 44_100:
-        raise ValueError("essentia RhythmExtractor2013 needs 44.1 kHz input")
-    track = es.RhythmExtractor2013(method="multifeature")
+def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]) -> Beats:
+    """Run a beat tracker over overlapping 5-minute chunks (trackers' memory grows with
+    length: essentia's ~50 MB per minute) and stitch the beats at the chunk centres."""
     chunk, overlap = int(CHUNK_SECONDS * sr), int(CHUNK_OVERLAP * sr)
-    times, bpms, confs, weights = [], [], [], []
+    times, downs, bpms, confs, weights = [], [], [], [], []
     for start in range(0, max(len(samples), 1), chunk):
         if start and len(samples) - start < overlap:
             break
         lo = max(0, start - overlap)
         hi = len(samples) if len(samples) - start < chunk + overlap else start + chunk + overlap
-        bpm, ticks, confidence, _, _ = track(samples[lo:hi])
-        ticks = np.asarray(ticks, dtype=float) + lo / sr
-        keep = (ticks >= start / sr) & (
-            ticks < hi / sr if hi == len(samples) else ticks < (start + chunk) / sr
-        )
-        times.append(ticks[keep])
-        bpms.append(bpm)
-        confs.append(confidence)
+        part = track(samples[lo:hi])
+        t0, t1 = start / sr, hi / sr if hi == len(samples) else (start + chunk) / sr
+        for found, out in ((part.times, times), (part.downbeats, downs)):
+            if found is not None:
+                found = np.asarray(found, dtype=float) + lo / sr
+                out.append(found[(found >= t0) & (found < t1)])
+        bpms.append(part.bpm)
+        confs.append(part.confidence)
         weights.append(hi - lo)
         if hi == len(samples):
             break
@@ -58,9 +54,28 @@ def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
     if len(beats) > 2:  # drop stitching doubles closer than half a beat
         ibi = np.median(np.diff(beats))
         beats = beats[np.concatenate([[True], np.diff(beats) > 0.5 * ibi])]
-    bpm = float(np.average(bpms, weights=weights))
-    conf = float(np.clip(np.average(confs, weights=weights) / ESSENTIA_MAX_CONFIDENCE, 0, 1))
-    return Beats(beats, bpm, conf)
+    bpm = float(np.average(bpms, weights=weights)) if sum(weights) else 0.0
+    conf = float(np.average(confs, weights=weights)) if sum(weights) else 0.0
+    down = None
+    if downs:  # keep the bar starts that survived as beats
+        down = np.concatenate(downs)
+        down = down[np.isin(down, beats)]
+    return Beats(beats, bpm, conf, down)
+
+
+def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
+    """Beat times and tempo from essentia's multi-feature beat tracker (expects 44.1 kHz)."""
+    es = essentia_lib.standard()
+    if sr != 44_100:
+        raise ValueError("essentia RhythmExtractor2013 needs 44.1 kHz input")
+    extractor = es.RhythmExtractor2013(method="multifeature")
+
+    def track(part: np.ndarray) -> Beats:
+        bpm, ticks, confidence, _, _ = extractor(part)
+        conf = float(np.clip(confidence / ESSENTIA_MAX_CONFIDENCE, 0, 1))
+        return Beats(np.asarray(ticks, dtype=float), float(bpm), conf)
+
+    return in_chunks(samples, sr, track)
 
 
 def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
@@ -69,6 +84,8 @@ def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
     librosa's onset-autocorrelation tempo is half the tracker's, or when the tracker itself
     is unsure (essentia's "very low" confidence) of a tempo above 130 BPM. The second rule
     is a prior tuned on our fixtures (two chorales), stated as such."""
+    if len(beats.times) < 16:  # too few beats to judge (and librosa's import is a second)
+        return beats
     import librosa
 
     frame_rate = features.SR / features.HOP

@@ -1,0 +1,79 @@
+"""Rhythm backends: chunk stitching, the madmom backend (skipped without the `madmom` extra)
+and the `--rhythm` option. Accuracy on the fixtures is in test_facts_accuracy.py and
+benchmarks/facts_accuracy.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from media import FIXTURES
+from typer.testing import CliRunner
+
+from musicflamingo import audio
+from musicflamingo.facts import madmom_rhythm, rhythm
+from musicflamingo.facts.extract import RHYTHM, FactsConfig, analyze
+from musicflamingo.facts.scoring import Estimate, Truth, score
+
+needs_madmom = pytest.mark.skipif(
+    not madmom_rhythm.available(), reason="the madmom extra is not installed"
+)
+
+
+def test_chunked_tracking_stitches_one_continuous_grid():
+    """A 12-minute song is tracked in three overlapping chunks; the stitched beats are the
+    one 0.5 s grid (no doubles, no gaps at the seams) and the bar starts survive."""
+    sr = 100  # the stitcher only sees sample counts
+    samples = np.zeros(12 * 60 * sr)
+    calls = []
+
+    def grid(part: np.ndarray) -> rhythm.Beats:  # a tracker that finds the true grid
+        offset = calls[-1] + rhythm.CHUNK_SECONDS if calls else 0.0
+        lo = max(0.0, offset - rhythm.CHUNK_OVERLAP)
+        calls.append(offset)
+        first = np.ceil(lo / 0.5) * 0.5 - lo
+        times = np.arange(first, len(part) / sr, 0.5)
+        return rhythm.Beats(times, 120.0, 0.9, times[np.isclose((times + lo) % 2.0, 0)])
+
+    beats = rhythm.in_chunks(samples, sr, grid)
+    assert len(calls) == 3
+    assert np.allclose(beats.times, np.arange(0, 720, 0.5))
+    assert np.allclose(beats.downbeats, np.arange(0, 720, 2.0))
+    assert beats.bpm == 120.0 and beats.confidence == pytest.approx(0.9)
+
+
+def test_rhythm_option_rejects_unknown_backends():
+    from musicflamingo.cli import app
+
+    result = CliRunner().invoke(
+        app, ["analyze", str(FIXTURES / "song01_pop_c.ogg"), "--rhythm", "x"]
+    )
+    assert result.exit_code == 2
+    assert "--rhythm must be one of essentia, madmom" in result.output
+
+
+@needs_madmom
+def test_batched_network_matches_madmom():
+    """Our batched recurrence over madmom's eight networks gives madmom's own activations."""
+    from madmom.audio.signal import Signal
+    from madmom.features.downbeats import RNNDownBeatProcessor
+
+    x = audio.load(FIXTURES / "song10_funk_bm.ogg", 44_100).samples[: 6 * 44_100]
+    ours = madmom_rhythm.activations(x, 44_100)
+    theirs = RNNDownBeatProcessor()(Signal(x, sample_rate=44_100))
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() < 1e-3
+
+
+@needs_madmom
+@pytest.mark.slow
+def test_madmom_backend_finds_tempo_beats_and_bars():
+    """A waltz: three beats a bar, the bars' phase and the tempo right; the facts name the
+    backend (~15 s on 2 cores)."""
+    truth = Truth.load(FIXTURES / "song03_waltz_g.json")
+    config = FactsConfig(beat_tracker=RHYTHM["madmom"], lyrics_model=None)
+    facts = analyze(FIXTURES / "song03_waltz_g.ogg", config)
+    assert facts.backends["beats"] == "madmom-rnn-dbn"
+    assert facts.backends["meter"] == "madmom-rnn-dbn(bars)"
+    s = score(Estimate.from_facts(facts), truth)
+    assert facts.meter is not None and facts.meter.label == "3/4"
+    assert s["tempo_acc1"] == 1.0 and s["beat_f"] > 0.95 and s["downbeat_f"] > 0.9, s
