@@ -22,6 +22,7 @@ from musicflamingo.facts.extract import FactsConfig, analyze
 from musicflamingo.facts.harmony import short_name
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.llm.server import Limits, free_port
+from musicflamingo.model.prompts import NEW_TOKENS, THINK_TOKENS, user_text
 from musicflamingo.serve.context import ServeContext
 
 MAX_SECONDS = 60.0
@@ -219,6 +220,9 @@ def test_page_static_files_and_prompts(server: Server) -> None:
         f"{server.url}/v1/audio/prompt", params={"question": "Which?", "option": ["a", "b"]}
     )
     assert r.json()["text"].endswith("options:\n(A) a\n(B) b") and r.json()["task"] == "choose"
+    r = httpx.get(f"{server.url}/v1/audio/prompt", params={"question": "Why?", "think": "true"})
+    assert r.json()["text"] == user_text("Why?", think=True) and "<think>" in r.json()["text"]
+    assert r.json()["max_tokens"] == NEW_TOKENS["ask"] + THINK_TOKENS
     r = httpx.get(f"{server.url}/v1/audio/prompt", params={"question": "Which?", "option": ["a"]})
     assert "2 to 26 options" in _error(r, 400)
 

@@ -67,6 +67,7 @@ def browser() -> Iterator:
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--mute-audio"):
         options.add_argument(arg)
+    options.add_argument("--autoplay-policy=no-user-gesture-required")
     options.add_argument("--window-size=1280,900")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -148,6 +149,17 @@ def test_upload_timeline_seek_ask_in_chromium(server: str, song: Path, browser) 
     assert "now" in sections[-1].get_attribute("class")
     chords[target].click()
 
+    # playing: the playhead and the highlighted chord follow the audio
+    driver.execute_script("document.getElementById('player').play()")
+    wait.until(lambda d: now() > start + 1.5)
+    driver.execute_script("document.getElementById('player').pause()")
+    t = now()
+    x = float(driver.find_element(By.ID, "playhead").value_of_css_property("left")[:-2])
+    pps = float(driver.find_element(By.ID, "zoom").get_attribute("value"))
+    assert x == pytest.approx(t * pps, abs=pps * 0.1)
+    lit = driver.find_element(By.CSS_SELECTOR, "#lane-chords .seg.now")
+    assert float(lit.get_attribute("data-start")) <= t < float(lit.get_attribute("data-end"))
+
     # ask the tiny checkpoint a multiple-choice question; the answer arrives in chunks
     driver.find_element(By.ID, "question").send_keys("What instrument plays the melody?")
     driver.find_element(By.ID, "choices").send_keys("piano\nguitar\nvoice")
@@ -157,6 +169,16 @@ def test_upload_timeline_seek_ask_in_chromium(server: str, song: Path, browser) 
     assert "(C) voice" in answer.find_element(By.CSS_SELECTOR, ".q").text
     assert int(answer.get_attribute("data-chunks")) >= 2
     assert answer.find_element(By.CSS_SELECTOR, ".a").text.strip()
+
+    # a thinking checkpoint's raw stream: the reasoning goes into the folded <details>
+    folded = driver.execute_script(
+        """const t = document.createElement('pre'), d = document.createElement('details'),
+                 a = document.createElement('p');
+           d.hidden = true;
+           showRaw('<think>count the beats</think><answer>(B) guitar</answer>', t, d, a);
+           return [t.textContent, a.textContent, d.hidden, d.open];"""
+    )
+    assert folded == ["count the beats", "(B) guitar", False, False]
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {ARTIFACTS}")

@@ -118,6 +118,14 @@ def _measure(job_id: str, song: str, folder: str, config: FactsConfig, outputs: 
 # --- the server side -------------------------------------------------------------------
 
 
+def _update(stages: dict[str, Stage], stage: Stage) -> dict[str, Stage]:
+    """The stages with ``stage`` set, listed in the order they started, then those waiting
+    (a new dict: readers on other threads see the old one or the new one, whole)."""
+    stages = {**stages, stage.name: stage}
+    started = {k: v for k, v in stages.items() if v.state != "waiting"}
+    return started | {k: v for k, v in stages.items() if v.state == "waiting"}
+
+
 @dataclass
 class Job:
     id: str
@@ -235,7 +243,7 @@ class Jobs:
                 self._finish(job, error=value if state == "failed" else None)
                 continue
             job.status = "running"
-            job.stages[stage] = Stage(name=stage, state=state, seconds=value)
+            job.stages = _update(job.stages, Stage(name=stage, state=state, seconds=value))
             self._changed(job)
 
     def _crashed(self, job: Job, future: Future) -> None:

@@ -8,7 +8,8 @@
     GET  /v1/audio/jobs/{id}/events       the same as server-sent events, one per change
     GET  /v1/audio/jobs/{id}/files/{f}    facts.json, report.md, chords/loudness/tempo.png
     GET  /v1/audio/prompt?question=…      the runtime's prompt text for a question (with
-                                          ``option=`` twice or more: multiple choice)
+                                          ``option=`` twice or more: multiple choice;
+                                          ``think=true``: reasoning first)
 
 A request is refused before it costs anything: 429 + ``Retry-After`` while ``max_jobs`` songs
 are in work (before the body is read), 413 for a body over the limit (from its
@@ -229,17 +230,24 @@ def create_router(ctx: ServeContext) -> APIRouter:
 
     @router.get("/v1/audio/prompt", dependencies=keyed)
     async def prompt(
-        question: str, option: Annotated[list[str] | None, Query()] = None
+        question: str, option: Annotated[list[str] | None, Query()] = None, think: bool = False
     ) -> dict[str, Any]:
-        """The text the runtime itself would send for this question, and its token budget,
-        so questions from the page read exactly like ``analyze --ask``."""
-        from musicflamingo.model.prompts import NEW_TOKENS, Task, request_text
+        """The text the runtime itself sends for this question (``think``: with its
+        step-by-step instruction) and its token budget, so the page asks like ``--ask``."""
+        from musicflamingo.model.prompts import (
+            NEW_TOKENS,
+            THINK_TOKENS,
+            Task,
+            request_text,
+            user_text,
+        )
 
         task: Task = "choose" if option else "ask"
         try:
-            text = request_text(task, question, option)
+            text = user_text(request_text(task, question, option), think=think)
         except ValueError as e:
             raise bad_request(str(e)) from None
-        return {"task": task, "text": text, "max_tokens": NEW_TOKENS[task]}
+        tokens = NEW_TOKENS[task] + (THINK_TOKENS if think else 0)
+        return {"task": task, "text": text, "max_tokens": tokens}
 
     return router

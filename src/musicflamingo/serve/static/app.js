@@ -446,6 +446,15 @@ $("describe").addEventListener("click", async () => {
   }
 });
 
+// While streaming: <think>…</think> goes to the folded reasoning, the rest to the answer.
+function showRaw(raw, thinking, folded, answer) {
+  const m = raw.match(/<think>([\s\S]*?)(<\/think>|$)/i);
+  if (!m) { answer.textContent = raw; return; }
+  folded.hidden = false;
+  thinking.textContent = m[1].trim();
+  answer.textContent = (raw.slice(0, m.index) + raw.slice(m.index + m[0].length)).replace(/<\/?answer>/gi, "").trim();
+}
+
 $("ask").addEventListener("submit", async (e) => {
   e.preventDefault();
   const song = state.current, question = $("question").value.trim();
@@ -457,7 +466,7 @@ $("ask").addEventListener("submit", async (e) => {
   $("answers").prepend(entry);
   $("ask-button").disabled = true;
   try {
-    const params = new URLSearchParams({ question });
+    const params = new URLSearchParams({ question, think: $("think").checked });
     for (const c of choices) params.append("option", c);
     const prompt = await (await api(`/v1/audio/prompt?${params}`)).json();
     const body = {
@@ -467,17 +476,22 @@ $("ask").addEventListener("submit", async (e) => {
     const response = await api("/v1/chat/completions", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
-    let chunks = 0;
+    let raw = "", reasoning = "", extras = null, chunks = 0;
     for await (const ev of events(response)) {
       if (ev.data === "[DONE]") break;
       const chunk = JSON.parse(ev.data);
       if (chunk.error) throw new Error(chunk.error.message);
       const delta = (chunk.choices && chunk.choices[0] && chunk.choices[0].delta) || {};
-      if (delta.reasoning_content) { folded.hidden = false; thinking.textContent += delta.reasoning_content; }
-      if (delta.content) answer.textContent += delta.content;
+      if (chunk.musicflamingo) extras = chunk.musicflamingo;
+      if (delta.reasoning_content) reasoning += delta.reasoning_content;
+      if (delta.content) showRaw(raw += delta.content, thinking, folded, answer);
       if (delta.content || delta.reasoning_content) entry.dataset.chunks = ++chunks;
     }
+    // the server's own split of the finished answer replaces the live one
+    if (reasoning) { folded.hidden = false; thinking.textContent = reasoning; }
+    if (extras && extras.answer) answer.textContent = extras.answer;
     if (!answer.textContent) answer.textContent = "(no answer)";
+    for (const w of (extras && extras.warnings) || []) entry.append(el("p", { class: "muted", text: w }));
     entry.dataset.done = "1";
   } catch (err) {
     answer.append(el("span", { class: "error", text: ` ${err.message}` }));
@@ -500,6 +514,6 @@ document.addEventListener("drop", (e) => {
 });
 const player = $("player");
 player.addEventListener("play", () => requestAnimationFrame(animate));
-for (const name of ["seeked", "timeupdate", "loadedmetadata"]) player.addEventListener(name, () => followPlayhead(player.currentTime));
+for (const name of ["seeked", "timeupdate", "pause", "loadedmetadata"]) player.addEventListener(name, () => followPlayhead(player.currentTime));
 $("zoom").addEventListener("input", () => { if (state.current) renderTimeline(); });
 checkServer();
