@@ -347,9 +347,9 @@ def create_app(
 
     @app.post("/v1/audio/describe", dependencies=[Depends(require_key)])
     async def describe_route(request: Request):
+        batcher = service.ready()
         from musicflamingo.serve import describe
 
-        batcher = service.ready()
         with service.slot():
             raw = await read_body(request, ctx.limits.max_body_bytes)
             body = describe.parse_body(raw)

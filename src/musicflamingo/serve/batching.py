@@ -88,6 +88,8 @@ class BatchStats:
     requests: int = 0
     largest: int = 0
     dropped: int = 0  # cancelled before their batch started
+    running: int = 0  # requests in the batch being decoded now
+    tokens: int = 0  # new tokens of the answers given (a cancelled one: until it stopped)
 
 
 class Batcher:
@@ -152,15 +154,19 @@ class Batcher:
         self.stats.batches += 1
         self.stats.requests += len(requests)
         self.stats.largest = max(self.stats.largest, len(requests))
+        self.stats.running = len(requests)
         try:
             answers = self.model.generate(requests, progress=False)
         except Exception as e:  # noqa: BLE001 - isolate the failing request below
             if len(subs) == 1:
                 subs[0].future.set_exception(e)
-                return
-            for s in subs:
-                self._run_alone(s)
+            else:
+                for s in subs:
+                    self._run_alone(s)
             return
+        finally:
+            self.stats.running = 0
+        self.stats.tokens += sum(a.new_tokens for a in answers)
         for s in subs:
             s.future.set_result(answers[: len(s.requests)])
             answers = answers[len(s.requests) :]
