@@ -1,169 +1,208 @@
-"""Speed and memory of the facts pipeline.
+"""Speed and memory of the facts pipeline, as a user meets it.
 
-    python benchmarks/facts_speed.py [--minutes-long 60]
+    python benchmarks/facts_speed.py [--repeats 3] [--long-minutes 60] [--skip-long]
 
-1. A 3-minute song made of the rendered fixtures: wall and CPU seconds per minute of audio
-   for each stage of `analyze` and for the whole (with and without lyrics), against the
-   targets (everything but lyrics <= 9 s wall, i.e. >= 20x real time; lyrics >= 10x).
-2. Baseline in the same run: the raw library calls the pipeline makes (PyAV decode,
-   soxr resample, essentia RhythmExtractor2013 and KeyExtractor, Chordino through the
-   Vamp host, the STFT features, Whisper), called directly; the ratio of our total to
-   their sum is our orchestration overhead (target <= 1.2x).
-3. Peak memory (max RSS of a fresh process) analysing a 60-minute file (target <= 2 GB).
+1. The CLI as a whole process, `musicflamingo analyze FILE --format json --lyrics-model
+   none`, median of ``--repeats`` runs, on a 2 s tone, the demo song and a dense 90 s band
+   recording (benchmarks/dense_band.py: drums, bass, two distorted guitars, organ, strings,
+   lead, reverb, noise floor, stereo Ogg), for each rhythm profile (``--rhythm essentia``,
+   the default, and ``--rhythm madmom`` when that extra is installed). Targets: the 2 s
+   file answers in <= 1.5 s; recordings at >= 20x real time.
+2. Named baseline, interleaved with 1 in the same run (other jobs share the CPU, so only
+   ratios taken side by side mean much): a process that makes the raw library calls alone
+   (PyAV decode, essentia RhythmExtractor2013 and KeyExtractor, Chordino) on the same file.
+3. In-process, warm: seconds per stage of `analyze` on the recordings (beats runs in a
+   forked process beside features, key and chords; its stage is the wait for it).
+4. Peak memory of a ``--long-minutes`` file (the dense band repeated), max RSS of the
+   analysing process and of its forked beat tracker (target <= 2 GB).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 from rich.console import Console
 from rich.table import Table
 
-from musicflamingo import audio
-from musicflamingo.facts import essentia_lib, features, harmony, lyrics
-from musicflamingo.facts.extract import FactsConfig, Timings, analyze
+sys.path.insert(0, str(Path(__file__).parent))
+import dense_band  # noqa: E402
+
+from musicflamingo import audio  # noqa: E402
+from musicflamingo.facts import madmom_rhythm  # noqa: E402
+from musicflamingo.facts.extract import FactsConfig, Timings, analyze  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "data" / "fixtures"
+DEMO = ROOT / "examples" / "demo" / "demo.mp3"
+CLI = [sys.executable, "-m", "musicflamingo", "analyze"]
+RAW = """
+import importlib.util, os, sys
+from pathlib import Path
+import av, numpy as np, soxr
+import essentia.standard as es
+plugins = Path(importlib.util.find_spec("chord_extractor").origin).parent / "_lib"
+os.environ.setdefault("VAMP_PATH", str(plugins))
+import vamp
+with av.open(sys.argv[1]) as c:
+    s = c.streams.audio[0]
+    r = av.AudioResampler(format="fltp", layout="mono", rate=44100)
+    x = np.concatenate([f.to_ndarray()[0] for p in c.demux(s) for g in p.decode()
+                        for f in r.resample(g)] + [f.to_ndarray()[0] for f in r.resample(None)])
+es.RhythmExtractor2013(method="multifeature")(x)
+es.KeyExtractor(profileType="edma")(x)
+mid = soxr.resample(x, 44100, 22050)
+vamp.collect(mid, 22050, "nnls-chroma:chordino", output="simplechord")
+"""
 
 
-def make_song(minutes: float, path: Path) -> Path:
-    """Concatenate the rendered fixtures (real rendered music) to ``minutes`` of audio."""
-    sr = 44_100
-    pieces = [audio.load(p, sr).samples for p in sorted(FIXTURES.glob("*.ogg"))]
-    with sf.SoundFile(path, "w", sr, 1, format="FLAC", subtype="PCM_16") as out:
-        need, i = int(minutes * 60 * sr), 0
-        while need > 0:
-            x = pieces[i % len(pieces)][:need]
-            out.write(x)
-            need -= len(x)
-            i += 1
-    return path
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and max RSS (MB) of one process (its own, via wait4)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
+    proc.stderr.close()
+    return wall, usage.ru_maxrss / 1024
 
 
-def clock(fn):
-    w0, c0 = time.perf_counter(), time.process_time()
-    result = fn()
-    return result, time.perf_counter() - w0, time.process_time() - c0
+def process_times(
+    files: dict[str, Path], profiles: list[str], repeats: int, out: Path
+) -> dict[tuple[str, str], list[float]]:
+    """Interleaved: for each repeat, each file, the baseline then every profile."""
+    runs: dict[tuple[str, str], list[float]] = {}
+    for _ in range(repeats):
+        for name, path in files.items():
+            runs.setdefault((name, "raw library calls"), []).append(
+                timed([sys.executable, "-c", RAW, str(path)])[0]
+            )
+            for profile in profiles:
+                cmd = [*CLI, str(path), "--format", "json", "--lyrics-model", "none"]
+                cmd += ["--rhythm", profile, "--out", str(out), "--force"]
+                runs.setdefault((name, profile), []).append(timed(cmd)[0])
+    return runs
 
 
-def raw_calls(path: Path) -> dict[str, tuple[float, float]]:
-    """The library calls the pipeline is made of, timed one by one."""
-    es = essentia_lib.standard()
+def stage_times(files: dict[str, Path], profiles: list[str]) -> dict[tuple[str, str], Timings]:
     out = {}
-    song, *out["decode (PyAV)"] = clock(lambda: audio.load(path, 44_100))
-    mid, *out["resample (soxr)"] = clock(lambda: song.at(22_050))
-    _, *out["stft features (librosa)"] = clock(lambda: features.spectral(mid.samples))
-    _, *out["beats (essentia)"] = clock(
-        lambda: es.RhythmExtractor2013(method="multifeature")(song.samples)
-    )
-    _, *out["key (essentia)"] = clock(lambda: es.KeyExtractor(profileType="edma")(song.samples))
-    os.environ.setdefault("VAMP_PATH", harmony._vamp_path())
-    import vamp
-
-    _, *out["chords (Chordino)"] = clock(
-        lambda: vamp.collect(mid.samples, 22_050, "nnls-chroma:chordino", output="simplechord")
-    )
-    voice, *_ = clock(lambda: mid.at(16_000))
-    model = lyrics._whisper(lyrics.DEFAULT_MODEL, 2)
-    _, *out["lyrics (faster-whisper)"] = clock(
-        lambda: list(
-            model.transcribe(
-                voice.samples,
-                language="en",
-                beam_size=1,
-                temperature=0.0,
-                vad_filter=False,
-                condition_on_previous_text=False,
-            )[0]
-        )
-    )
+    for profile in profiles:
+        config = FactsConfig(lyrics_model=None, beat_tracker=_tracker(profile))
+        for name, path in files.items():
+            analyze(path, config)  # warm: imports and caches
+            t = Timings()
+            t0 = time.perf_counter()
+            analyze(path, config, t)
+            t.stages["total"] = time.perf_counter() - t0
+            out[(name, profile)] = t
     return out
 
 
-def peak_rss_mb(path: Path) -> tuple[float, float]:
-    """Max RSS (MB) and wall seconds of a fresh process analysing ``path``."""
+def _tracker(profile: str) -> str:
+    from musicflamingo.facts.extract import RHYTHM
+
+    return RHYTHM[profile]
+
+
+def long_file(band: Path, minutes: float, path: Path) -> Path:
+    """The band recording repeated to ``minutes`` (FLAC, stereo 44.1 kHz)."""
+    x, sr = sf.read(band, dtype="float32", always_2d=True)
+    need = int(minutes * 60 * sr)
+    with sf.SoundFile(path, "w", sr, x.shape[1], format="FLAC", subtype="PCM_16") as f:
+        while need > 0:
+            f.write(x[:need])
+            need -= len(x[:need])
+    return path
+
+
+def peak_rss(path: Path, profile: str) -> tuple[float, float, float]:
+    """Max RSS (MB) of the analysing process and of its children, and its wall seconds."""
     code = (
-        "import resource,sys;from musicflamingo.facts.extract import analyze;"
-        "analyze(sys.argv[1]);"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
+        "import json, resource, sys\n"
+        "from musicflamingo.facts.extract import FactsConfig, analyze\n"
+        "analyze(sys.argv[1], FactsConfig(lyrics_model=None, beat_tracker=sys.argv[2]))\n"
+        "r = resource.getrusage\n"
+        "print(json.dumps([r(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+        " r(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]))\n"
     )
     t0 = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), _tracker(profile)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    return float(r.stdout.strip().splitlines()[-1]), time.perf_counter() - t0
+    own, children = json.loads(done.stdout.strip().splitlines()[-1])
+    return own, children, time.perf_counter() - t0
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--minutes-long", type=float, default=60.0)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--long-minutes", type=float, default=60.0)
+    ap.add_argument("--skip-long", action="store_true")
     args = ap.parse_args()
     console = Console()
-    with tempfile.TemporaryDirectory() as tmp:
-        song = make_song(3.0, Path(tmp) / "three-minutes.flac")
-        minutes = 3.0
-        analyze(song, FactsConfig(lyrics_model=None))  # warm caches and lazy imports
-        lyrics._whisper(lyrics.DEFAULT_MODEL, 2)
-        timings = Timings()
-        _, wall_nolyr, cpu_nolyr = clock(
-            lambda: analyze(song, FactsConfig(lyrics_model=None), timings)
-        )
-        t_lyr = Timings()
-        _, wall_all, cpu_all = clock(lambda: analyze(song, FactsConfig(), t_lyr))
-        raw = raw_calls(song)
-
-        table = Table(title="facts pipeline on a 3-minute song (rendered fixtures, warm)")
-        for col in ("stage", "wall s", "wall s / audio min", "x real time"):
+    profiles = ["essentia"] + (["madmom"] if madmom_rhythm.available() else [])
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        tone = tmp / "tone-2s.ogg"
+        sf.write(tone, 0.3 * np.sin(2 * np.pi * 440 * np.arange(88_200) / 44_100), 44_100)
+        files = {
+            "2 s tone": tone,
+            "demo (93 s)": DEMO,
+            "dense band (90 s)": dense_band.make(tmp / "band.ogg", 90.0),
+        }
+        seconds = {n: audio.probe(p)[1] or 0.0 for n, p in files.items()}
+        runs = process_times(files, profiles, args.repeats, tmp / "out")
+        table = Table(title=f"whole process, median of {args.repeats} (interleaved)")
+        for col in ("file", "run", "wall s", "x real time", "vs raw calls"):
             table.add_column(col)
-        for name, sec in t_lyr.stages.items():
-            table.add_row(name, f"{sec:.2f}", f"{sec / minutes:.2f}", f"{minutes * 60 / sec:.0f}")
-        table.add_row(
-            "[b]all but lyrics",
-            f"{wall_nolyr:.2f}",
-            f"{wall_nolyr / minutes:.2f}",
-            f"{minutes * 60 / wall_nolyr:.0f}",
-        )
-        table.add_row(
-            "[b]everything",
-            f"{wall_all:.2f}",
-            f"{wall_all / minutes:.2f}",
-            f"{minutes * 60 / wall_all:.0f}",
-        )
+        for name in files:
+            raw = statistics.median(runs[(name, "raw library calls")])
+            for run in ["raw library calls", *profiles]:
+                wall = statistics.median(runs[(name, run)])
+                label = run if run.startswith("raw") else f"analyze --rhythm {run}"
+                table.add_row(
+                    name, label, f"{wall:.2f}", f"{seconds[name] / wall:.1f}", f"{wall / raw:.2f}"
+                )
         console.print(table)
-        console.print(f"CPU seconds: all but lyrics {cpu_nolyr:.2f}, everything {cpu_all:.2f}")
 
-        base = Table(title="baseline: the raw library calls, one by one")
-        for col in ("call", "wall s", "cpu s"):
-            base.add_column(col)
-        for name, (w, c) in raw.items():
-            base.add_row(name, f"{w:.2f}", f"{c:.2f}")
-        console.print(base)
-        raw_nolyr = sum(w for n, (w, _) in raw.items() if not n.startswith("lyrics"))
-        raw_all = sum(w for w, _ in raw.values())
-        lyr = t_lyr.stages.get("lyrics", 0.0)
-        console.print(
-            f"all but lyrics: {wall_nolyr:.2f} s (target <= 9 s): "
-            f"{'yes' if wall_nolyr <= 9 else 'MISS'}\n"
-            f"lyrics: {minutes * 60 / lyr:.0f}x real time (target >= 10x): "
-            f"{'yes' if minutes * 60 / lyr >= 10 else 'MISS'}\n"
-            f"overhead vs raw calls: {wall_nolyr / raw_nolyr:.2f}x without lyrics, "
-            f"{wall_all / raw_all:.2f}x with (target <= 1.2x)"
-        )
-        long_song = make_song(args.minutes_long, Path(tmp) / "long.flac")
-        rss, wall = peak_rss_mb(long_song)
-        console.print(
-            f"{args.minutes_long:.0f}-minute file, everything incl. lyrics: peak RSS {rss:.0f} MB "
-            f"(target <= 2048 MB: {'yes' if rss <= 2048 else 'MISS'}), {wall:.0f} s wall "
-            f"({args.minutes_long * 60 / wall:.0f}x real time)"
-        )
+        recordings = {n: p for n, p in files.items() if n != "2 s tone"}
+        stages = stage_times(recordings, profiles)
+        names = sorted({s for t in stages.values() for s in t.stages}, key=_stage_order)
+        table = Table(title="in-process, warm: wall seconds per stage")
+        for col in ("file", "rhythm", *names, "x real time"):
+            table.add_column(col)
+        for (name, profile), t in stages.items():
+            cells = [f"{t.stages.get(s, 0.0):.2f}" for s in names]
+            table.add_row(name, profile, *cells, f"{seconds[name] / t.stages['total']:.1f}")
+        console.print(table)
+
+        if not args.skip_long:
+            path = long_file(files["dense band (90 s)"], args.long_minutes, tmp / "long.flac")
+            for profile in profiles:
+                own, kids, wall = peak_rss(path, profile)
+                console.print(
+                    f"{args.long_minutes:.0f}-minute file, --rhythm {profile}: peak RSS "
+                    f"{own:.0f} MB (forked tracker {kids:.0f} MB; target <= 2048 MB: "
+                    f"{'yes' if max(own, kids) <= 2048 else 'MISS'}), {wall:.0f} s wall "
+                    f"({args.long_minutes * 60 / wall:.1f}x real time)"
+                )
+
+
+def _stage_order(name: str) -> int:
+    order = ["decode", "loudness", "features", "key", "chords", "beats", "meter", "sections"]
+    return order.index(name) if name in order else len(order)
 
 
 if __name__ == "__main__":

@@ -256,6 +256,14 @@ def test_to_harte(chord: str, harte: str) -> None:
     theory.validate_chord(harte)
 
 
+def test_every_symbol_quality_builds_a_valid_harte_label() -> None:
+    """to_harte builds a symbol's label without asking mir_eval (whose import costs a
+    second on every analysed song): every quality it knows, with any bass, must be valid."""
+    for suffix in theory._SYMBOL_QUALITY:
+        for symbol in (f"C{suffix}", f"F#{suffix}/A", f"Bb{suffix}/D", f"E{suffix}/Eb"):
+            theory.validate_chord(theory.to_harte(symbol))
+
+
 @pytest.mark.parametrize("bad", ["", "H7", "Cfoo", "C/H", "am", "A:foo", 3])
 def test_unreadable_chord_symbols_are_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="not a chord"):

@@ -28,6 +28,8 @@ WINDOW_SECONDS = 30.0
 MEL_HOP = 160
 TOKEN_SECONDS = 0.04  # one audio token per 4 mel frames (conv stride 2, avg-pool 2)
 
+BLOCK = 65_536  # samples per decoded block handed on
+
 TEXT_DEMUXERS = {"tty", "srt", "ass", "webvtt", "subviewer", "jacosub", "mpl2", "lrc"}
 BlockSink = Callable[[np.ndarray], None]
 
@@ -195,7 +197,9 @@ def load(
         stream = container.streams.audio[0]
         stream.codec_context.thread_type = "AUTO"
         layout = "stereo" if info.channels >= 2 else "mono"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
+        # blocks of BLOCK samples, not the codec's frames (~600 for Vorbis): per-block
+        # Python work (the loudness meter, the mix) would otherwise cost more than decoding
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr, frame_size=BLOCK)
         limit = int(max_duration * sr) + sr
         buf = _Growable(int((stated or 60.0) * sr) + sr)
         bad_packets = 0

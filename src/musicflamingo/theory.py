@@ -18,11 +18,23 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-import mir_eval.chord
-import mir_eval.key
 import numpy as np
+
+
+class _MirEval:
+    """``mir_eval``, imported at first use: its package import loads scipy.stats (about a
+    second), which measuring a song's facts does not otherwise need."""
+
+    def __getattr__(self, name: str) -> Any:
+        import mir_eval.chord
+        import mir_eval.key
+
+        return getattr(mir_eval, name)
+
+
+mir_eval: Any = _MirEval()
 
 TEMPO_TOLERANCE = 0.04  # relative window of the MIREX tempo metrics (Accuracy1 and 2)
 OCTAVE_FACTORS = (2.0, 1 / 2)  # double and half time
@@ -101,8 +113,8 @@ _SYMBOL_QUALITY = {
 }
 _DEGREES = ["1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7"]
 _SYMBOL = re.compile(r"^([A-G][#b]*)([^/]*)(?:/([A-G][#b]*))?$")
-_MAJ = tuple(mir_eval.chord.QUALITIES["maj"][:8])
-_MIN = tuple(mir_eval.chord.QUALITIES["min"][:8])
+_MAJ: tuple[int, ...] = (1, 0, 0, 0, 1, 0, 0, 1)  # mir_eval.chord.QUALITIES["maj"][:8]
+_MIN: tuple[int, ...] = (1, 0, 0, 1, 0, 0, 0, 1)  # mir_eval.chord.QUALITIES["min"][:8]
 NO_CHORDS = ("N", "X")
 
 
@@ -126,7 +138,8 @@ def _ascii_note(name: str) -> str:
 def pitch_class(name: str) -> int:
     """Pitch class 0-11 (C = 0) of a note name: ``pitch_class("Db") == pitch_class("C#")``."""
     validate_note(name)
-    return mir_eval.chord.pitch_class_to_semitone(_ascii_note(name))
+    note = _ascii_note(name)  # as mir_eval.chord.pitch_class_to_semitone counts it
+    return (_SHARPS.index(note[0]) + note.count("#") - note.count("b")) % 12
 
 
 def enharmonic(a: str, b: str) -> bool:
@@ -282,20 +295,23 @@ def to_harte(chord: str) -> str:
     if not isinstance(chord, str):
         raise ValueError(f"not a chord: {chord!r}")
     text = chord.strip().replace("♯", "#").replace("♭", "b")
-    try:
-        validate_chord(text)
-        return text
-    except ValueError:
-        pass
     m = _SYMBOL.match(text)
     quality = _SYMBOL_QUALITY.get(m.group(2)) if m else None
-    if m is None or quality is None:
-        raise ValueError(f"not a chord symbol or Harte label: {chord!r} (e.g. Am7, C/E, A:min7)")
+    if m is None or quality is None:  # not a symbol: it must be a Harte label already
+        try:
+            validate_chord(text)
+        except ValueError:
+            raise ValueError(
+                f"not a chord symbol or Harte label: {chord!r} (e.g. Am7, C/E, A:min7)"
+            ) from None
+        return text
+    # a symbol (only bare roots like "C" read as both, the same chord either way); built
+    # from Harte qualities and degrees, so valid without asking mir_eval (its import is
+    # a second: measuring a song's chords should not pay it)
     root, bass = m.group(1), m.group(3)
     label = root if quality == "maj" else f"{root}:{quality}"
     if bass:
         label += "/" + _DEGREES[(pitch_class(bass) - pitch_class(root)) % 12]
-    validate_chord(label)
     return label
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from musicflamingo.facts import harmony, lyrics, madmom_rhythm, rhythm
 from musicflamingo.facts.dynamics import GATE_BLOCK, LoudnessMeter, is_silent
 from musicflamingo.facts.features import SR as FEATURE_SR
 from musicflamingo.facts.features import spectral
+from musicflamingo.facts.forked import Forked
 from musicflamingo.facts.form import estimate_sections
 from musicflamingo.facts.meter import estimate_meter, meter_from_downbeats
 from musicflamingo.facts.schema import SongFacts
@@ -33,7 +35,8 @@ RHYTHM = {"essentia": "essentia-multifeature", "madmom": "madmom-rnn-dbn"}  # CL
 
 @dataclass(frozen=True)
 class FactsConfig:
-    """Which backend measures what. ``lyrics_model=None`` skips lyrics and vocals."""
+    """Which backend measures what. ``lyrics_model=None`` skips lyrics and vocals.
+    ``threads`` >= 2 runs the beat tracker in a forked process beside the other stages."""
 
     beat_tracker: str = RHYTHM["essentia"]
     lyrics_model: str | None = lyrics.DEFAULT_MODEL
@@ -88,31 +91,39 @@ def analyze(
         }
         return facts
 
-    with t.stage("features"):
-        mid = song.at(FEATURE_SR)
-        spec = spectral(mid.samples)
+    track = partial(BEAT_TRACKERS[config.beat_tracker], song.samples, song.sr)
+    # the tracker is the longest stage: on two cores it runs beside features, key and chords
+    tracker = Forked(track) if config.threads >= 2 else None
+    try:
+        with t.stage("features"):
+            mid = song.at(FEATURE_SR)
+            spec = spectral(mid.samples)
+            pitched = spec.song_tonalness() >= MIN_TONALNESS
+        with t.stage("key"):
+            facts.key = estimate_key(song.samples, song.sr, spec.chroma.mean(axis=1), pitched)
+            facts.backends["key"] = "essentia-KeyExtractor(edma)+krumhansl-runner-up"
+        if facts.key is None:
+            facts.undetected["key"] = "no tonal centre (flat pitch profile or weak key strength)"
+            facts.undetected["chords"] = "no tonal content"
+        else:
+            with t.stage("chords"):
+                chords = harmony.chordino(mid.samples, mid.sr, facts.duration)
+                facts.chords = chords
+                facts.progression = harmony.summarize([c.label for c in chords])
+                facts.backends["chords"] = "chordino(nnls-chroma)"
+            if not facts.progression:
+                facts.undetected["chords"] = "no chord detected"
+        with t.stage("beats"):  # with a tracker alongside: the wait for it
+            beats = track() if tracker is None else tracker.result()
+    finally:
+        if tracker is not None:
+            tracker.close()
+    del song
     with t.stage("beats"):
-        beats = BEAT_TRACKERS[config.beat_tracker](song.samples, song.sr)
         if beats.downbeats is None:  # a tracker without bars: check its metrical level
             beats = rhythm.resolve_octave(beats, spec)
-        pitched = spec.song_tonalness() >= MIN_TONALNESS
         facts.tempo = rhythm.tempo_from_beats(beats, pitched)
         facts.backends["beats"] = config.beat_tracker
-    with t.stage("key"):
-        facts.key = estimate_key(song.samples, song.sr, spec.chroma.mean(axis=1), pitched)
-        facts.backends["key"] = "essentia-KeyExtractor(edma)+krumhansl-runner-up"
-    del song
-    if facts.key is None:
-        facts.undetected["key"] = "no tonal centre (flat pitch profile or weak key strength)"
-        facts.undetected["chords"] = "no tonal content"
-    else:
-        with t.stage("chords"):
-            chords = harmony.chordino(mid.samples, mid.sr, facts.duration)
-            facts.chords = chords
-            facts.progression = harmony.summarize([c.label for c in chords])
-            facts.backends["chords"] = "chordino(nnls-chroma)"
-        if not facts.progression:
-            facts.undetected["chords"] = "no chord detected"
     if facts.tempo is None:
         facts.undetected["tempo"] = "no steady beat"
         facts.undetected["meter"] = "no steady beat"

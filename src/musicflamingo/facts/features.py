@@ -1,23 +1,51 @@
 """Frame-level spectral features shared by the meter, key and section estimators.
 
-One short-time Fourier pass (librosa) over bounded chunks, so an hour of audio needs
-tens of megabytes, not gigabytes. Frame ``i`` is centred at ``i * HOP / SR`` seconds.
+One short-time Fourier pass (scipy.fft) over bounded chunks, so an hour of audio needs tens
+of megabytes, not gigabytes. Frame ``i`` is centred at ``i * HOP / SR`` seconds.
+
+The filterbanks (mel, chroma) and the MFCC's DCT are librosa's and scipy's, computed once
+by `librosa_filters` and shipped in ``filterbanks.npz``: importing librosa (and the numba
+JIT it loads) would cost more than analysing a whole song.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
-import librosa
 import numpy as np
+import scipy.fft
 from scipy.ndimage import uniform_filter1d
 
 SR = 22_050
 N_FFT = 2048
 HOP = 512
 N_MELS = 64
+N_MFCC = 13
 LOW_MELS = 8  # mel bands below ~200 Hz: kick drum and bass
 CHUNK_FRAMES = 2048
+FILTERBANKS = Path(__file__).with_name("filterbanks.npz")
+
+
+def librosa_filters() -> dict[str, np.ndarray]:
+    """The feature matrices as librosa and scipy define them (regenerates the shipped file:
+    ``python -m musicflamingo.facts.features``)."""
+    import librosa
+    import scipy.signal
+
+    return {
+        "window": scipy.signal.get_window("hann", N_FFT, fftbins=True).astype(np.float32),
+        "mel": librosa.filters.mel(sr=SR, n_fft=N_FFT, n_mels=N_MELS),
+        "chroma": librosa.filters.chroma(sr=SR, n_fft=N_FFT, tuning=0.0),
+        "dct": scipy.fft.dct(np.eye(N_MELS), type=2, norm="ortho", axis=0)[:N_MFCC],
+    }
+
+
+@functools.cache
+def filters() -> dict[str, np.ndarray]:
+    with np.load(FILTERBANKS) as data:
+        return {k: data[k] for k in data.files}
 
 
 @dataclass
@@ -50,30 +78,37 @@ def spectral(samples: np.ndarray, sr: int = SR) -> Spectral:
         raise ValueError(f"features expect {SR} Hz audio")
     half = N_FFT // 2
     n_frames = 1 + len(samples) // HOP
-    mel_basis = librosa.filters.mel(sr=SR, n_fft=N_FFT, n_mels=N_MELS)
-    chroma_basis = librosa.filters.chroma(sr=SR, n_fft=N_FFT, tuning=0.0)
+    f = filters()
+    chroma_t, mel_t = np.ascontiguousarray(f["chroma"].T), np.ascontiguousarray(f["mel"].T)
     band = slice(int(60 * N_FFT / SR), int(5000 * N_FFT / SR))
+    # buffers reused across chunks (fresh ones would page-fault every time)
+    windowed = np.empty((min(n_frames, CHUNK_FRAMES), N_FFT), np.float32)
+    power = np.empty((len(windowed), N_FFT // 2 + 1), np.float32)  # frames x bins
     chroma, mel, rms, tonal = [], [], [], []
     for f0 in range(0, n_frames, CHUNK_FRAMES):
         f1 = min(n_frames, f0 + CHUNK_FRAMES)
         a, b = f0 * HOP - half, (f1 - 1) * HOP + half  # centred frames, zero-padded edges
-        seg = samples[max(a, 0) : min(b, len(samples))]
+        seg = samples[max(a, 0) : min(b, len(samples))].astype(np.float32, copy=False)
         if a < 0 or b > len(samples):
             seg = np.pad(seg, (max(0, -a), max(0, b - len(samples))))
-        power = np.abs(librosa.stft(seg, n_fft=N_FFT, hop_length=HOP, center=False)) ** 2
-        chroma.append(chroma_basis @ power)
-        mel.append(mel_basis @ power)
-        rms.append(np.sqrt(power.sum(axis=0) * 2 / N_FFT**2))
-        tonal.append(_peak_energy_share(power[band]))
-    chroma_arr = np.concatenate(chroma, axis=1)
+        frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP]
+        n = len(frames)
+        np.multiply(frames, f["window"], out=windowed[:n])
+        p = np.abs(scipy.fft.rfft(windowed[:n], axis=1), out=power[:n])
+        np.square(p, out=p)
+        chroma.append(p @ chroma_t)
+        mel.append(p @ mel_t)
+        rms.append(np.sqrt(p.sum(axis=1) * 2 / N_FFT**2))
+        tonal.append(_peak_energy_share(p[:, band]))
+    chroma_arr = np.concatenate(chroma).T
     chroma_arr /= np.maximum(chroma_arr.max(axis=0, keepdims=True), 1e-10)
-    logmel = librosa.power_to_db(np.concatenate(mel, axis=1), ref=1.0, top_db=None)
+    logmel = 10.0 * np.log10(np.maximum(np.concatenate(mel).T, 1e-10))
     logmel = np.maximum(logmel, logmel.max() - 80.0)
     flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1]))
     return Spectral(
         chroma=chroma_arr.astype(np.float32),
         logmel=logmel.astype(np.float32),
-        mfcc=librosa.feature.mfcc(S=logmel, n_mfcc=13).astype(np.float32),
+        mfcc=(f["dct"] @ logmel).astype(np.float32),
         rms=np.concatenate(rms).astype(np.float32),
         onset=flux.mean(axis=0).astype(np.float32),
         low_onset=flux[:LOW_MELS].mean(axis=0).astype(np.float32),
@@ -82,12 +117,12 @@ def spectral(samples: np.ndarray, sr: int = SR) -> Spectral:
 
 
 def _peak_energy_share(power: np.ndarray, width: int = 15, ratio: float = 10.0) -> np.ndarray:
-    """Per frame, the share of energy in bins ``ratio`` times above their local geometric
-    mean across frequency. Noise of any colour scores ~0.02; pitched sound far more."""
+    """Per frame (row), the share of energy in bins ``ratio`` times above their local
+    geometric mean across frequency. Noise of any colour scores ~0.02; pitched sound far more."""
     log_p = np.log(power + 1e-12)
-    local = uniform_filter1d(log_p, size=width, axis=0, mode="nearest")
+    local = uniform_filter1d(log_p, size=width, axis=1, mode="nearest")
     peaks = log_p - local > np.log(ratio)
-    return (power * peaks).sum(axis=0) / (power.sum(axis=0) + 1e-12)
+    return (power * peaks).sum(axis=1) / (power.sum(axis=1) + 1e-12)
 
 
 def beat_sync(feature: np.ndarray, spec: Spectral, beats: np.ndarray) -> np.ndarray:
@@ -114,3 +149,7 @@ def chroma_novelty(spec: Spectral, beats: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(chroma, axis=0) + 1e-9
     cos = (chroma[:, 1:] * chroma[:, :-1]).sum(axis=0) / (norm[1:] * norm[:-1])
     return np.concatenate([[0.0], 1.0 - cos, [0.0]])[: len(beats)]
+
+
+if __name__ == "__main__":
+    np.savez_compressed(FILTERBANKS, allow_pickle=False, **librosa_filters())
