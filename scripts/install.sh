@@ -25,3 +25,14 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
         echo "install.sh: no chromium/chromedriver (needs root + apt-get): browser test skipped" >&2
     fi
 fi
+# the facts corpus renders with three soundfonts (Debian packages, 5 MB and 34 MB;
+# scripts/render_facts_corpus.py); FluidR3 (fluid-soundfont-gm) is the fixtures' own
+if [ ! -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || [ ! -f /usr/share/sounds/sf3/MuseScore_General.sf3 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            timgm6mb-soundfont musescore-general-soundfont-small \
+            || echo "install.sh: soundfonts not installed: the facts corpus cannot be rendered" >&2
+    else
+        echo "install.sh: no TimGM6mb/MuseScore soundfonts (needs root + apt-get)" >&2
+    fi
+fi

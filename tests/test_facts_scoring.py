@@ -1,0 +1,55 @@
+"""Scoring of systems that measure only some facts (the raw-library and madmom baselines
+of benchmarks/facts_accuracy.py): what a system does not measure is not scored, a miss
+scores 0, and meter is compared as beats per bar (and, apart, as the same signature)."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicflamingo.facts.scoring import Estimate, Truth, mean_scores, score
+
+BEATS = [i * 0.5 for i in range(40)]  # 120 BPM for 20 s
+TRUTH = Truth(
+    name="t",
+    duration=20.0,
+    meter="6/8",
+    tempo_bpm=120.0,
+    beats=BEATS,
+    downbeats=BEATS[::2],
+    key="D major",
+    chords=[(0.0, 10.0, "D:maj"), (10.0, 20.0, "A:maj")],
+    sections=[(0.0, 10.0, "A"), (10.0, 20.0, "B")],
+)
+
+
+def test_unmeasured_facts_are_not_scored() -> None:
+    s = score(Estimate(tempo_bpm=120.0, beats=BEATS, key="D major"), TRUTH)
+    assert (s["tempo_acc1"], s["beat_f"], s["key_weighted"]) == (1.0, 1.0, 1.0)
+    for metric in ("downbeat_f", "meter", "meter_exact", "chord_majmin", "section_f_3"):
+        assert s[metric] is None, metric
+
+
+def test_a_measured_miss_scores_zero() -> None:
+    s = score(Estimate(beats=[], downbeats=[], meter="", key="", chords=[], sections=[]), TRUTH)
+    assert s["beat_f"] == s["downbeat_f"] == s["meter"] == s["key_weighted"] == 0.0
+    assert s["chord_majmin"] == s["section_f_3"] == s["tempo_acc2"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("estimate", "meter", "exact"),
+    [
+        (Estimate(meter="6/8"), 1.0, 1.0),
+        (Estimate(meter="2/4"), 1.0, 0.0),  # two beats a bar, another signature
+        (Estimate(meter="3/4"), 0.0, 0.0),
+        (Estimate(beats_per_bar=2), 1.0, None),  # a tracker that only counts beats
+        (Estimate(beats_per_bar=3), 0.0, None),
+    ],
+)
+def test_meter_is_beats_per_bar(estimate: Estimate, meter: float, exact: float | None) -> None:
+    s = score(estimate, TRUTH)
+    assert (s["meter"], s["meter_exact"]) == (meter, exact)
+
+
+def test_means_skip_unscored_pieces() -> None:
+    rows = [{"meter": 1.0, "key_weighted": None}, {"meter": 0.0, "key_weighted": None}]
+    assert mean_scores(rows) == {"meter": 0.5}
