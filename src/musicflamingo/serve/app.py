@@ -354,7 +354,9 @@ def create_app(
             raw = await read_body(request, ctx.limits.max_body_bytes)
             body = describe.parse_body(raw)
             clip = await run_in_threadpool(service.decode, body.audio.model_dump())
-            facts = body.facts or await run_in_threadpool(describe.measure, clip, ctx.limits)
+            facts = body.facts
+            if facts is None:
+                facts = await run_in_threadpool(describe.measure, clip, ctx.limits)
             requests, follows = describe.requests(clip, facts, body)
             answers = await service.answer(request, batcher.submit(requests), follows)
             model = ctx.model
