@@ -1,6 +1,7 @@
 """Speed and memory of the facts pipeline, as a user meets it.
 
     python benchmarks/facts_speed.py [--repeats 3] [--long-minutes 60] [--skip-long]
+                                     [--before CHECKOUT]
 
 1. The CLI as a whole process, `musicflamingo analyze FILE --format json --lyrics-model
    none`, median of ``--repeats`` runs, on a 2 s tone, the demo song and a dense 90 s band
@@ -10,7 +11,9 @@
    file answers in <= 1.5 s; recordings at >= 20x real time.
 2. Named baseline, interleaved with 1 in the same run (other jobs share the CPU, so only
    ratios taken side by side mean much): a process that makes the raw library calls alone
-   (PyAV decode, essentia RhythmExtractor2013 and KeyExtractor, Chordino) on the same file.
+   (PyAV decode, essentia RhythmExtractor2013 and KeyExtractor, Chordino) on the same file;
+   with ``--before`` also an older checkout of this package (its ``src`` first on the path,
+   e.g. from `git worktree add /tmp/before <commit>`), for before/after ratios.
 3. In-process, warm: seconds per stage of `analyze` on the recordings (beats runs in a
    forked process beside features, key and chords; its stage is the wait for it).
 4. Peak memory of a ``--long-minutes`` file (the dense band repeated), max RSS of the
@@ -64,10 +67,12 @@ vamp.collect(mid, 22050, "nnls-chroma:chordino", output="simplechord")
 """
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and max RSS (MB) of one process (its own, via wait4)."""
+def timed(cmd: list[str], src: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and max RSS (MB) of one process (its own, via wait4); ``src`` first on
+    its import path."""
+    env = dict(os.environ, PYTHONPATH=str(src)) if src else None
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
@@ -77,15 +82,19 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 
 
 def process_times(
-    files: dict[str, Path], profiles: list[str], repeats: int, out: Path
+    files: dict[str, Path], profiles: list[str], repeats: int, out: Path, before: Path | None
 ) -> dict[tuple[str, str], list[float]]:
-    """Interleaved: for each repeat, each file, the baseline then every profile."""
+    """Interleaved: for each repeat, each file, the baseline(s) then every profile."""
     runs: dict[tuple[str, str], list[float]] = {}
     for _ in range(repeats):
         for name, path in files.items():
             runs.setdefault((name, "raw library calls"), []).append(
                 timed([sys.executable, "-c", RAW, str(path)])[0]
             )
+            if before is not None:
+                cmd = [*CLI, str(path), "--format", "json", "--lyrics-model", "none"]
+                cmd += ["--out", str(out / "before"), "--force"]
+                runs.setdefault((name, "before"), []).append(timed(cmd, before / "src")[0])
             for profile in profiles:
                 cmd = [*CLI, str(path), "--format", "json", "--lyrics-model", "none"]
                 cmd += ["--rhythm", profile, "--out", str(out), "--force"]
@@ -150,6 +159,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--long-minutes", type=float, default=60.0)
     ap.add_argument("--skip-long", action="store_true")
+    ap.add_argument("--before", type=Path, help="an older checkout to time side by side")
     args = ap.parse_args()
     console = Console()
     profiles = ["essentia"] + (["madmom"] if madmom_rhythm.available() else [])
@@ -163,15 +173,17 @@ def main() -> None:
             "dense band (90 s)": dense_band.make(tmp / "band.ogg", 90.0),
         }
         seconds = {n: audio.probe(p)[1] or 0.0 for n, p in files.items()}
-        runs = process_times(files, profiles, args.repeats, tmp / "out")
+        runs = process_times(files, profiles, args.repeats, tmp / "out", args.before)
         table = Table(title=f"whole process, median of {args.repeats} (interleaved)")
         for col in ("file", "run", "wall s", "x real time", "vs raw calls"):
             table.add_column(col)
         for name in files:
             raw = statistics.median(runs[(name, "raw library calls")])
-            for run in ["raw library calls", *profiles]:
+            baselines = ["raw library calls"] + (["before"] if args.before else [])
+            for run in [*baselines, *profiles]:
                 wall = statistics.median(runs[(name, run)])
-                label = run if run.startswith("raw") else f"analyze --rhythm {run}"
+                label = run if run in baselines else f"analyze --rhythm {run}"
+                label = f"analyze, {args.before}" if run == "before" else label
                 table.add_row(
                     name, label, f"{wall:.2f}", f"{seconds[name] / wall:.1f}", f"{wall / raw:.2f}"
                 )

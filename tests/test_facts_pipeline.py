@@ -91,15 +91,17 @@ def test_essentia_algorithms_are_built_on_first_use():
 
 
 def test_facts_path_leaves_heavy_libraries_unimported(tmp_path):
-    """Regression: every `analyze` paid for importing librosa (and numba's JIT), mir_eval
-    (and scipy.stats) and all of essentia's algorithms before hearing any music."""
+    """Regression: every `analyze` paid for importing librosa (and numba's JIT), mir_eval,
+    scipy.signal (both load scipy.stats) and all of essentia's algorithms before hearing
+    any music. (Songs long enough for the octave check and sections still load librosa.)"""
     path = tmp_path / "tone.wav"
     sf.write(path, tone(2.0, 44_100).T, 44_100)
     code = (
         "import sys\n"
         "from musicflamingo.facts.extract import FactsConfig, analyze\n"
         f"analyze({str(path)!r}, FactsConfig(lyrics_model=None))\n"
-        "heavy = ['librosa.core', 'numba', 'mir_eval', 'torch', 'transformers', 'faster_whisper']\n"
+        "heavy = ['librosa.core', 'numba', 'mir_eval', 'scipy.signal', 'scipy.stats',"
+        " 'matplotlib', 'torch', 'transformers', 'faster_whisper']\n"
         "print(' '.join(m for m in heavy if m in sys.modules))\n"
         "import essentia.standard as es\n"
         "print(sum(isinstance(v, type) for v in vars(es).values()))\n"
@@ -137,3 +139,16 @@ def test_bundled_base_is_joined_once_into_the_cache(tmp_path, monkeypatch):
         "tokenizer.json",
         "vocabulary.txt",
     }
+
+
+@pytest.mark.parametrize("sr", [8_000, 16_000, 22_050, 44_100, 48_000, 96_000])
+def test_k_weighting_is_pyloudnorms_design(sr):
+    """The meter's own biquads (no scipy.signal import) are pyloudnorm's filters."""
+    import pyloudnorm
+
+    from musicflamingo.facts.dynamics import k_weighting
+
+    theirs = pyloudnorm.Meter(sr)._filters
+    for (b, a), name in zip(k_weighting(sr), ("high_shelf", "high_pass"), strict=True):
+        np.testing.assert_allclose(b, theirs[name].b, rtol=1e-9, err_msg=name)
+        np.testing.assert_allclose(a, theirs[name].a, rtol=1e-9, err_msg=name)

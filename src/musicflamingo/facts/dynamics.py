@@ -2,21 +2,26 @@
 
 The meter is fed block by block while the file decodes, so it sees the real channels
 (stereo for multichannel sources) without holding them in memory. The K-weighting
-filters are pyloudnorm's; we only keep their state across blocks.
+filters are pyloudnorm's design (RBJ-cookbook biquads with its BS.1770 parameters, so any
+sample rate works), run by essentia's stateful IIR across blocks: pyloudnorm and scipy's
+filters would import scipy.signal and scipy.stats, a second of every call.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pyloudnorm
-from scipy.signal import lfilter, lfilter_zi
+import math
 
+import numpy as np
+
+from musicflamingo.facts import essentia_lib
 from musicflamingo.facts.schema import Loudness
 
 SUB_BLOCK = 0.1  # seconds; gating blocks are built from these
 GATE_BLOCK = 0.4  # seconds: one BS.1770 gating block, the shortest audio whose loudness exists
 SILENCE_LUFS = -60.0  # integrated loudness below this (or no gated block) counts as silence
 CURVE_STEP = 0.5
+HIGH_SHELF = (4.0, 1 / math.sqrt(2), 1500.0)  # gain dB, Q, corner Hz (pyloudnorm's values)
+HIGH_PASS = (0.5, 38.0)  # Q, corner Hz
 
 
 def _power_to_lufs(power: np.ndarray) -> np.ndarray:
@@ -24,33 +29,61 @@ def _power_to_lufs(power: np.ndarray) -> np.ndarray:
         return -0.691 + 10.0 * np.log10(power)
 
 
+def k_weighting(sr: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The two K-weighting biquads at ``sr`` as normalised (b, a): the RBJ-cookbook high
+    shelf and high-pass with the parameters above."""
+    gain, q, fc = HIGH_SHELF
+    amp, w0 = 10 ** (gain / 40), 2 * math.pi * fc / sr
+    alpha, cos = math.sin(w0) / (2 * q), math.cos(w0)
+    root = 2 * math.sqrt(amp) * alpha
+    shelf_b = [
+        amp * ((amp + 1) + (amp - 1) * cos + root),
+        -2 * amp * ((amp - 1) + (amp + 1) * cos),
+        amp * ((amp + 1) + (amp - 1) * cos - root),
+    ]
+    shelf_a = [(amp + 1) - (amp - 1) * cos + root, 2 * ((amp - 1) - (amp + 1) * cos)]
+    shelf_a.append((amp + 1) - (amp - 1) * cos - root)
+    q, fc = HIGH_PASS
+    w0 = 2 * math.pi * fc / sr
+    alpha, cos = math.sin(w0) / (2 * q), math.cos(w0)
+    pass_b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
+    pass_a = [1 + alpha, -2 * cos, 1 - alpha]
+    return [
+        (np.array(b) / a[0], np.array(a) / a[0]) for b, a in ((shelf_b, shelf_a), (pass_b, pass_a))
+    ]
+
+
 class LoudnessMeter:
     """Streaming BS.1770 meter; call `feed` with (channels, n) blocks, then `result`."""
 
     def __init__(self, sr: int):
         self.sr = sr
-        filters = pyloudnorm.Meter(sr)._filters
-        self._sections = [(f.b, f.a) for f in (filters["high_shelf"], filters["high_pass"])]
-        self._state: list[list[np.ndarray]] | None = None
+        self._sections = k_weighting(sr)
+        self._iir: list[list] | None = None  # per channel, per section: a stateful filter
         self._sub = int(round(SUB_BLOCK * sr))
         self._carry: np.ndarray | None = None
         self._energy: list[float] = []  # summed channel mean-square per 100 ms sub-block
         self.peak = 0.0
 
     def feed(self, block: np.ndarray) -> None:
-        block = np.atleast_2d(block).astype(np.float64)
+        block = np.atleast_2d(block).astype(np.float32)
         if block.shape[1] == 0:
             return
         self.peak = max(self.peak, float(np.abs(block).max()))
-        if self._state is None:
-            self._state = [
-                [lfilter_zi(b, a) * 0.0 for b, a in self._sections] for _ in range(block.shape[0])
+        if self._iir is None:
+            es = essentia_lib.standard()
+            self._iir = [
+                [
+                    es.IIR(numerator=b.astype(np.float32), denominator=a.astype(np.float32))
+                    for b, a in self._sections
+                ]
+                for _ in range(block.shape[0])
             ]
-        weighted = np.empty_like(block)
-        for ch in range(block.shape[0]):
-            y = block[ch]
-            for i, (b, a) in enumerate(self._sections):
-                y, self._state[ch][i] = lfilter(b, a, y, zi=self._state[ch][i])
+        weighted = np.empty(block.shape, np.float64)
+        for ch, filters in enumerate(self._iir):
+            y = np.ascontiguousarray(block[ch])
+            for f in filters:
+                y = f(y)
             weighted[ch] = y
         if self._carry is not None:
             weighted = np.concatenate([self._carry, weighted], axis=1)

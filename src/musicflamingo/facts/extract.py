@@ -77,7 +77,7 @@ def analyze(
         source=song.source,
         duration=round(song.duration, 3),
         loudness=loudness,
-        backends={"loudness": "bs1770-streaming(pyloudnorm K-filter)"},
+        backends={"loudness": "bs1770-streaming(K-filter: pyloudnorm design, essentia IIR)"},
     )
     if meter.too_short:
         reason = f"too short to measure ({song.duration:.2f} s; at least {GATE_BLOCK} s needed)"
