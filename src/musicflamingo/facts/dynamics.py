@@ -79,7 +79,7 @@ class LoudnessMeter:
                 ]
                 for _ in range(block.shape[0])
             ]
-        weighted = np.empty(block.shape, np.float64)
+        weighted: np.ndarray = np.empty(block.shape, np.float64)
         for ch, filters in enumerate(self._iir):
             y = np.ascontiguousarray(block[ch])
             for f in filters:
