@@ -63,6 +63,9 @@ SLOW_NODES = (
     "tests/bench/test_mmau_pro.py",  # sentence-embedding model
     "tests/llm/test_embedders.py::test_the_default_embedder_matches_the_nearest_choice",
     "tests/llm/test_serve_process.py",  # starts `musicflamingo serve-llm` processes
+    "tests/serve/test_api_chat.py",  # `musicflamingo serve` processes with the tiny model
+    "tests/serve/test_api_limits.py",
+    "tests/serve/test_api_e2e.py",
     "tests/bench/test_classification.py::test_nsynth_real_labels",
     "tests/test_audio.py::test_six_hour_file_is_refused_before_decoding",
 )
