@@ -112,6 +112,7 @@ def measure(name: str, url: str, work: list[bytes], clients: int) -> Level:
     latencies, errors, seconds = asyncio.run(drive(url, work, clients))
     largest = httpx.get(url + "/healthz").json()["batches"]["largest"]
     q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
+    print(f"{name}: {len(latencies) / seconds:.2f} req/s, {errors} errors", flush=True)
     return Level(name, clients, len(work), errors, round(seconds, 2),
                  round(len(latencies) / seconds, 2), round(statistics.median(latencies), 3),
                  round(q[18], 3), max(before, largest))  # fmt: skip
