@@ -234,6 +234,8 @@ function showSong(song) {
   $("facts-strip").replaceChildren(...strip.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
   $("facts-table").tBodies[0].replaceChildren(...song.job.summary.map(([k, v]) =>
     el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }))));
+  const fit = Math.floor(($("timeline").clientWidth - 2) / Math.max(f.duration, 1));
+  $("zoom").value = Math.min(120, Math.max(8, fit)); // a short song fills the width
   renderTimeline();
   renderCurves();
   renderDownloads(song);
@@ -400,9 +402,10 @@ function songAudio(song) {
 
 const VERDICT_TEXT = { agrees: "✓ agrees", contradicts: "✗ disagrees", "not comparable": "– not comparable" };
 
-function verdictBadge(verdict) {
-  const kind = verdict === "agrees" ? "agrees" : verdict === "contradicts" ? "contradicts" : verdict === "not comparable" ? "other" : "related";
-  return el("span", { class: `verdict ${kind}`, text: VERDICT_TEXT[verdict] || `≈ ${verdict}` });
+function verdictBadge(item) {
+  const v = item.verdict;
+  const kind = v === "agrees" ? "agrees" : v === "contradicts" ? "contradicts" : v === "not comparable" ? "other" : "related";
+  return el("span", { class: `verdict ${kind}`, text: VERDICT_TEXT[v] || `≈ ${v}`, title: item.note || v });
 }
 
 function renderDescription(described) {
@@ -418,11 +421,11 @@ function renderDescription(described) {
     const body = rows.map(([k, v]) => {
       const item = checked[k.toLowerCase()];
       return el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v || "–" }),
-        el("td", { text: item ? item.measured || "–" : "" }), el("td", {}, item ? verdictBadge(item.verdict) : ""));
+        el("td", { text: item ? item.measured || "–" : "" }), el("td", {}, item ? verdictBadge(item) : ""));
     });
-    nodes.push(el("table", { class: "facts check" },
+    nodes.push(el("div", { class: "scroll-x" }, el("table", { class: "facts check" },
       el("thead", {}, el("tr", {}, ...["Aspect", "Model", "Measured", "Check"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, ...body)));
+      el("tbody", {}, ...body))));
   } else {
     nodes.push(el("p", { text: "The model gave no readable key facts, so there is nothing to check." }));
   }
@@ -516,4 +519,5 @@ const player = $("player");
 player.addEventListener("play", () => requestAnimationFrame(animate));
 for (const name of ["seeked", "timeupdate", "pause", "loadedmetadata"]) player.addEventListener(name, () => followPlayhead(player.currentTime));
 $("zoom").addEventListener("input", () => { if (state.current) renderTimeline(); });
+window.addEventListener("resize", () => followPlayhead(player.currentTime, true));
 checkServer();
