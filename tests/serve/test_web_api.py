@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing as mp
 import re
 import socket
 import threading
@@ -153,6 +154,25 @@ def test_job_streams_its_stages_then_serves_its_files(server: Server, clip: Path
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert _error(httpx.get(f"{base}/files/song.ogg"), 404)
     assert _error(httpx.get(f"{server.url}/v1/audio/jobs/nope"), 404)
+
+
+def test_a_dead_worker_fails_its_job_and_a_new_one_takes_the_next(
+    server: Server, clip: Path
+) -> None:
+    r = httpx.post(f"{server.url}/v1/audio/jobs?name=doomed.ogg", content=clip.read_bytes())
+    base = f"{server.url}/v1/audio/jobs/{r.json()['id']}"
+    with httpx.stream("GET", f"{base}/events", timeout=60) as events:
+        for line in events.iter_lines():  # until the worker has started on it
+            if line.startswith("data:") and '"running"' in line:
+                break
+    for worker in mp.active_children():  # this server's analysis workers
+        worker.kill()
+    last = _events(f"{base}/events")[-1]
+    assert last["status"] == "failed", last
+    assert last["error"] == "the analysis crashed: its worker process died"
+    assert "failed" in {s["state"] for s in last["stages"]}
+    r = httpx.post(f"{server.url}/v1/audio/analyze", content=clip.read_bytes(), timeout=60)
+    assert r.status_code == 200 and SongFacts.model_validate_json(r.text).chords
 
 
 def test_bad_and_long_audio_get_one_line_400(server: Server) -> None:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,7 @@ class Job:
     status: Status = "queued"
     stages: dict[str, Stage] = field(default_factory=lambda: {s: Stage(name=s) for s in STAGES})
     error: str | None = None
+    crashed: bool = False  # the worker died (the server's failure, not the song's)
     started: float = field(default_factory=time.monotonic)
     seconds: float | None = None
     summary: list[tuple[str, str]] = field(default_factory=list)
@@ -199,42 +201,58 @@ class Jobs:
         shutil.rmtree(job.folder, ignore_errors=True)
 
     def start(self, job: Job, outputs: bool = True) -> None:
-        """Queue the job's song (already saved at ``job.song``) for the worker."""
+        """Queue the job's song (already saved at ``job.song``) for the workers."""
         if not outputs:
             job.stages.pop("report")
         job.started = time.monotonic()
+        args = (job.id, str(job.song), str(job.folder), self.config, outputs)
         pool = self._executor()
-        job.future = pool.submit(
-            _measure, job.id, str(job.song), str(job.folder), self.config, outputs
-        )
-        job.future.add_done_callback(lambda f: self._crashed(job, f))
+        try:
+            job.future = pool.submit(_measure, *args)
+        except BrokenProcessPool:  # a worker died since: a new pool takes it
+            self._retire(pool)
+            pool = self._executor()
+            job.future = pool.submit(_measure, *args)
+        job.future.add_done_callback(lambda f: self._ended(job, pool, f))
         self._prune()
 
     def close(self) -> None:
         """Stop the workers now (a song being measured is abandoned) and the listener."""
-        if self._pool is None:
+        with self._lock:
+            pool, queue, self._pool = self._pool, self._queue, None
+        if pool is None:
             return
-        workers = list(getattr(self._pool, "_processes", {}).values())  # no public handle
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        workers = list(getattr(pool, "_processes", {}).values())  # no public handle
+        pool.shutdown(wait=False, cancel_futures=True)
         for process in workers:
             process.terminate()
-        self._queue.put(None)
+        queue.put(None)
 
     def _executor(self) -> ProcessPoolExecutor:
+        """The pool, with its own progress queue (a worker killed while writing to a queue
+        can leave it unusable, so a new pool gets a new queue and listener)."""
         with self._lock:
-            if self._pool is None or getattr(self._pool, "_broken", False):
+            if self._pool is None:
                 ctx = mp.get_context("spawn")  # the server has threads: never fork it
-                if self._queue is None:
-                    self._queue = ctx.Queue()
-                    threading.Thread(target=self._listen, daemon=True).start()
+                self._queue = ctx.Queue()
+                threading.Thread(target=self._listen, args=(self._queue,), daemon=True).start()
                 self._pool = ProcessPoolExecutor(
                     self.workers, mp_context=ctx, initializer=_init, initargs=(self._queue,)
                 )
             return self._pool
 
-    def _listen(self) -> None:
-        """The progress messages of all workers, in order, until `close`."""
-        while (msg := self._queue.get()) is not None:
+    def _retire(self, pool: ProcessPoolExecutor) -> None:
+        """Forget a broken pool (and stop its listener); the next job starts a new one."""
+        with self._lock:
+            if self._pool is not pool:
+                return
+            queue, self._pool = self._queue, None
+        pool.shutdown(wait=False, cancel_futures=True)
+        queue.put(None)
+
+    def _listen(self, queue: Any) -> None:
+        """The progress messages of one pool's workers, in order, until it is retired."""
+        while (msg := queue.get()) is not None:
             job_id, stage, state, value = msg
             job = self.jobs.get(job_id)
             if job is None or job.finished:
@@ -246,12 +264,18 @@ class Jobs:
             job.stages = _update(job.stages, Stage(name=stage, state=state, seconds=value))
             self._changed(job)
 
-    def _crashed(self, job: Job, future: Future) -> None:
-        """A worker that died (native crash, out of memory) or a cancelled job."""
+    def _ended(self, job: Job, pool: ProcessPoolExecutor, future: Future) -> None:
+        """A job's future is done: only a dead worker (native crash, out of memory) or a
+        cancelled job ends it here; the rest end by their last message."""
         if future.cancelled():
             self._finish(job, error="cancelled: the server is shutting down")
         elif (e := future.exception()) is not None:
-            self._finish(job, error=f"the analysis crashed ({failure_reason(e)})")
+            job.crashed = True
+            reason = failure_reason(e)
+            if isinstance(e, BrokenProcessPool):
+                self._retire(pool)
+                reason = "its worker process died"
+            self._finish(job, error=f"the analysis crashed: {reason}")
 
     def _finish(self, job: Job, error: str | None) -> None:
         """Stages not reached are skipped; the one running failed with the job or is done."""

@@ -108,12 +108,10 @@ def create_router(ctx: ServeContext) -> APIRouter:
     limits = ctx.limits
     config = ctx.facts_config or FactsConfig()
     config = replace(config, max_duration=min(config.max_duration, limits.max_audio_seconds))
-    own_dir = ctx.work_dir is None
-    root = (
-        Path(tempfile.mkdtemp(prefix="mf-serve-"))
-        if ctx.work_dir is None
-        else ctx.work_dir / "jobs"
-    )
+    if ctx.work_dir is None:
+        root, own_dir = Path(tempfile.mkdtemp(prefix="mf-serve-")), True
+    else:
+        root, own_dir = ctx.work_dir / "jobs", False
     jobs = Jobs(root, config, capacity=ctx.max_jobs)
 
     @asynccontextmanager
@@ -132,7 +130,7 @@ def create_router(ctx: ServeContext) -> APIRouter:
         job = jobs.jobs.get(job_id)
         if job is None:
             raise Refused(
-                404, f"no job {job_id[:40]!r} (finished jobs are kept a while)", "not_found"
+                404, f"no job {job_id[:40]!r} (finished jobs are kept a while)", "not_found_error"
             )
         return job
 
@@ -167,7 +165,7 @@ def create_router(ctx: ServeContext) -> APIRouter:
     async def static(name: str) -> FileResponse:
         path = STATIC / name
         if "/" in name or name.startswith(".") or not path.is_file():
-            raise Refused(404, "no such file", "not_found")
+            raise Refused(404, "no such file", "not_found_error")
         return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
     @router.post("/v1/audio/analyze", dependencies=keyed)
@@ -180,6 +178,8 @@ def create_router(ctx: ServeContext) -> APIRouter:
             jobs.start(job, outputs=False)
             if not await _finished(request, job):
                 return Response(status_code=499)  # nobody is listening any more
+            if job.crashed:
+                raise Refused(500, job.error or "the analysis crashed", "server_error")
             if job.error:
                 raise bad_request(job.error)
             text = (job.folder / FACTS_FILE).read_text(encoding="utf-8")
@@ -224,7 +224,7 @@ def create_router(ctx: ServeContext) -> APIRouter:
         job = job_of(job_id)
         path = job.folder / name
         if name not in DOWNLOADS or not job.finished or not path.is_file():
-            raise Refused(404, f"no file {name[:40]!r} for this job", "not_found")
+            raise Refused(404, f"no file {name[:40]!r} for this job", "not_found_error")
         stem = Path(job.name).stem or "song"
         return FileResponse(path, filename=f"{stem}-{name}")
 
