@@ -91,7 +91,7 @@ def _screenshot(driver, path: Path, width: int) -> None:
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
-def test_upload_timeline_seek_ask_in_chromium(server: str, song: Path, browser) -> None:
+def test_upload_timeline_seek_ask_in_chromium(server: str, song: Path, browser, capsys) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -184,7 +184,8 @@ def test_upload_timeline_seek_ask_in_chromium(server: str, song: Path, browser) 
     assert folded == ["count the beats", "(B) guitar", False, False]
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {ARTIFACTS}")
+    with capsys.disabled():  # shown even when pytest captures output
+        print(f"\nscreenshots of the page: {ARTIFACTS}")
     _screenshot(driver, ARTIFACTS / "page-laptop.png", 1280)
     _screenshot(driver, ARTIFACTS / "page-phone.png", 390)
     # the fact check as the page shows it, from a describe answer of the shape the server
