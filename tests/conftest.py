@@ -66,6 +66,8 @@ SLOW_NODES = (
     "tests/serve/test_api_chat.py",  # `musicflamingo serve` processes with the tiny model
     "tests/serve/test_api_limits.py",
     "tests/serve/test_api_e2e.py",
+    "tests/serve/test_web_api.py",  # songs analysed by the page's worker process
+    "tests/serve/test_web_browser.py",  # Chromium against `musicflamingo serve` + tiny model
     "tests/bench/test_classification.py::test_nsynth_real_labels",
     "tests/test_audio.py::test_six_hour_file_is_refused_before_decoding",
 )
