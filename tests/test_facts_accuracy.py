@@ -21,8 +21,6 @@ from musicflamingo.facts.schema import SongFacts
 from musicflamingo.facts.scoring import Estimate, Truth, mean_scores, score
 
 KNOWN_MISSES = {
-    ("song09_nocturne_cm", "tempo"): "tracked at 3/2 of the dotted-quarter pulse (99 for 66)",
-    ("song09_nocturne_cm", "meter"): "the slow 6/8 arpeggios read as 3/4",
     ("bach_bwv180_7_f", "downbeat"): "bars start half a bar (two beats) late: downbeat F 0.0",
     ("jig_haste_to_the_wedding_d", "key"): "an unaccompanied melody is modally ambiguous "
     "(A minor for D major; every essentia key profile misses it)",

@@ -77,3 +77,15 @@ def test_madmom_backend_finds_tempo_beats_and_bars():
     s = score(Estimate.from_facts(facts), truth)
     assert facts.meter is not None and facts.meter.label == "3/4"
     assert s["tempo_acc1"] == 1.0 and s["beat_f"] > 0.95 and s["downbeat_f"] > 0.9, s
+
+
+def test_bars_of_three_quarters_regroup_into_two_dotted_quarters():
+    """6/8 tracked at 1.5 x its pulse: three beats a bar become the bar start and midpoint,
+    a pickup half bar is kept, and the tempo follows the regrouped beats."""
+    from musicflamingo.facts.meter import two_beats_per_bar
+
+    beats = np.arange(0.5, 12.0, 0.5)  # 120 BPM quarters, bars of 1.5 s from 1.5 s
+    downbeats = beats[2::3]
+    regrouped = two_beats_per_bar(beats, downbeats)
+    assert np.allclose(regrouped, np.arange(0.75, 12.0, 0.75))
+    assert rhythm.at_level(rhythm.Beats(beats, 120.0, 0.8), regrouped).bpm == pytest.approx(80)

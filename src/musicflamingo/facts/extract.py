@@ -141,6 +141,9 @@ def analyze(
         else:
             facts.meter = result.meter
             facts.beats = [round(float(b), 3) for b in result.beats]
+            if len(result.beats) != len(beats.times):  # the meter changed the beat level
+                regrouped = rhythm.at_level(beats, result.beats)
+                facts.tempo = rhythm.tempo_from_beats(regrouped, pitched) or facts.tempo
             facts.downbeats = [round(float(b), 3) for b in result.downbeats]
             facts.backends["meter"] = meter_backend
     if facts.key is None and facts.tempo is None:

@@ -80,6 +80,36 @@ def subdivision_is_triple(beats: np.ndarray, spec: Spectral) -> bool:
     return (at[2] + at[4]) / 2 > TRIPLE_RATIO * at[3]
 
 
+def bars_of(beats: np.ndarray, downbeats: np.ndarray, p: int) -> np.ndarray:
+    """Start indices (into ``beats``) of the bars that are ``p`` beats long."""
+    start = np.searchsorted(beats, downbeats)
+    return start[:-1][np.diff(start) == p]
+
+
+def half_bar_is_a_beat(beats: np.ndarray, downbeats: np.ndarray, spec: Spectral) -> bool:
+    """In bars of three tracked beats, is the bar's midpoint (an off-beat in 3/4) struck
+    harder than the second and third beats? Then the tracked beats are the quarter notes
+    of 6/8 (three per bar at 1.5 x the tempo), not beats."""
+    start = bars_of(beats, downbeats, 3)
+    start = start[start + 3 < len(beats)]
+    if len(start) < 4:
+        return False
+    mid = (beats[start] + beats[start + 3]) / 2
+    second_third = np.concatenate([beats[start + 1], beats[start + 2]])
+    return bool(
+        peak_near(spec.onset, spec, mid).mean() > peak_near(spec.onset, spec, second_third).mean()
+    )
+
+
+def two_beats_per_bar(beats: np.ndarray, downbeats: np.ndarray) -> np.ndarray:
+    """Beats at each bar start and bar midpoint (the dotted quarters of 6/8)."""
+    bars = np.concatenate([downbeats, [downbeats[-1] + np.median(np.diff(downbeats))]])
+    halves = (bars[:-1] + bars[1:]) / 2
+    out = np.sort(np.concatenate([downbeats, halves[halves <= beats[-1] + 1e-6]]))
+    lead = downbeats[0] - (bars[1] - bars[0]) / 2  # a pickup half bar
+    return np.concatenate([[lead], out]) if lead >= beats[0] - 1e-6 else out
+
+
 def estimate_meter(
     beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray
 ) -> MeterResult | None:
@@ -101,6 +131,10 @@ def estimate_meter(
         beats = beats[phase % 3 :: 3]
         p, phase = 2, phase // 3
         triple = True
+    elif p == 3 and half_bar_is_a_beat(beats, beats[phase::p], spec):
+        downbeats = beats[phase::p]
+        beats = two_beats_per_bar(beats, downbeats)
+        p, phase, triple = 2, int(np.searchsorted(beats, downbeats[0])), True
     numerator, denominator = (p * 3, 8) if triple else (p, 4)
     meter = Meter(
         numerator=numerator,
@@ -125,7 +159,10 @@ def meter_from_downbeats(
     if len(values) == 0:
         return None
     p = int(values[counts.argmax()])
-    triple = subdivision_is_triple(beats, spec)
+    if p == 3 and half_bar_is_a_beat(beats, downbeats, spec):
+        beats, p, triple = two_beats_per_bar(beats, downbeats), 2, True
+    else:
+        triple = subdivision_is_triple(beats, spec)
     numerator, denominator = (p * 3, 8) if triple else (p, 4)
     meter = Meter(
         numerator=numerator,

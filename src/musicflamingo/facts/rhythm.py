@@ -78,6 +78,15 @@ def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
     return in_chunks(samples, sr, track)
 
 
+def at_level(beats: Beats, times: np.ndarray) -> Beats:
+    """The same tracking read at another metrical level (e.g. eighths regrouped into the
+    dotted quarters of 6/8): the tempo scales with the median beat interval."""
+    if len(times) < 2 or len(beats.times) < 2:
+        return Beats(times, beats.bpm, beats.confidence)
+    scale = float(np.median(np.diff(beats.times)) / np.median(np.diff(times)))
+    return Beats(times, beats.bpm * scale, beats.confidence)
+
+
 def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
     """Second opinion on the metrical level. Slow music without drums is often tracked in
     its eighth notes; halve (keep every other beat, on the parity with stronger onsets) when
