@@ -33,7 +33,9 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
     """Run a beat tracker over overlapping 5-minute chunks (trackers' memory grows with
     length: essentia's ~50 MB per minute) and stitch the beats at the chunk centres."""
     chunk, overlap = int(CHUNK_SECONDS * sr), int(CHUNK_OVERLAP * sr)
-    times, downs, bpms, confs, weights = [], [], [], [], []
+    times: list[np.ndarray] = []
+    downs: list[np.ndarray] = []
+    bpms, confs, weights = [], [], []
     for start in range(0, max(len(samples), 1), chunk):
         if start and len(samples) - start < overlap:
             break
