@@ -68,8 +68,10 @@ vamp.collect(mid, 22050, "nnls-chroma:chordino", output="simplechord")
 
 
 def timed(cmd: list[str], src: Path | None = None) -> tuple[float, float]:
-    """Wall seconds and max RSS (MB) of one process (its own, via wait4); ``src`` first on
-    its import path."""
+    """Wall seconds and CPU seconds (user + system, with its reaped children) of one
+    process, via wait4; ``src`` first on its import path. CPU seconds tell more than wall
+    on a machine other jobs load. (Its max RSS would include this process's own: Linux
+    keeps the high-water mark across fork and exec; memory is measured in `peak_rss`.)"""
     env = dict(os.environ, PYTHONPATH=str(src)) if src else None
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -78,27 +80,27 @@ def timed(cmd: list[str], src: Path | None = None) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
     proc.stderr.close()
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def process_times(
     files: dict[str, Path], profiles: list[str], repeats: int, out: Path, before: Path | None
-) -> dict[tuple[str, str], list[float]]:
+) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Interleaved: for each repeat, each file, the baseline(s) then every profile."""
-    runs: dict[tuple[str, str], list[float]] = {}
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(repeats):
         for name, path in files.items():
             runs.setdefault((name, "raw library calls"), []).append(
-                timed([sys.executable, "-c", RAW, str(path)])[0]
+                timed([sys.executable, "-c", RAW, str(path)])
             )
             if before is not None:
                 cmd = [*CLI, str(path), "--format", "json", "--lyrics-model", "none"]
                 cmd += ["--out", str(out / "before"), "--force"]
-                runs.setdefault((name, "before"), []).append(timed(cmd, before / "src")[0])
+                runs.setdefault((name, "before"), []).append(timed(cmd, before / "src"))
             for profile in profiles:
                 cmd = [*CLI, str(path), "--format", "json", "--lyrics-model", "none"]
                 cmd += ["--rhythm", profile, "--out", str(out), "--force"]
-                runs.setdefault((name, profile), []).append(timed(cmd)[0])
+                runs.setdefault((name, profile), []).append(timed(cmd))
     return runs
 
 
@@ -160,32 +162,39 @@ def main() -> None:
     ap.add_argument("--long-minutes", type=float, default=60.0)
     ap.add_argument("--skip-long", action="store_true")
     ap.add_argument("--before", type=Path, help="an older checkout to time side by side")
+    ap.add_argument("--skip-demo", action="store_true", help="time the band recording only")
+    ap.add_argument("--profiles", nargs="+", help="rhythm profiles (default: all installed)")
     args = ap.parse_args()
-    console = Console()
-    profiles = ["essentia"] + (["madmom"] if madmom_rhythm.available() else [])
+    console = Console(width=160)
+    profiles = args.profiles or ["essentia"] + (["madmom"] if madmom_rhythm.available() else [])
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         tone = tmp / "tone-2s.ogg"
         sf.write(tone, 0.3 * np.sin(2 * np.pi * 440 * np.arange(88_200) / 44_100), 44_100)
-        files = {
-            "2 s tone": tone,
-            "demo (93 s)": DEMO,
-            "dense band (90 s)": dense_band.make(tmp / "band.ogg", 90.0),
-        }
+        files = {"2 s tone": tone, "demo (93 s)": DEMO}
+        if args.skip_demo:
+            del files["demo (93 s)"]
+        files["dense band (90 s)"] = dense_band.make(tmp / "band.ogg", 90.0)
         seconds = {n: audio.probe(p)[1] or 0.0 for n, p in files.items()}
         runs = process_times(files, profiles, args.repeats, tmp / "out", args.before)
         table = Table(title=f"whole process, median of {args.repeats} (interleaved)")
-        for col in ("file", "run", "wall s", "x real time", "vs raw calls"):
+        cols = ("file", "run", "wall s", "x real time", "CPU s", "vs raw: wall, CPU")
+        for col in cols:
             table.add_column(col)
         for name in files:
-            raw = statistics.median(runs[(name, "raw library calls")])
+            raw_wall, raw_cpu = _medians(runs[(name, "raw library calls")])
             baselines = ["raw library calls"] + (["before"] if args.before else [])
             for run in [*baselines, *profiles]:
-                wall = statistics.median(runs[(name, run)])
+                wall, cpu = _medians(runs[(name, run)])
                 label = run if run in baselines else f"analyze --rhythm {run}"
                 label = f"analyze, {args.before}" if run == "before" else label
                 table.add_row(
-                    name, label, f"{wall:.2f}", f"{seconds[name] / wall:.1f}", f"{wall / raw:.2f}"
+                    name,
+                    label,
+                    f"{wall:.2f}",
+                    f"{seconds[name] / wall:.1f}",
+                    f"{cpu:.2f}",
+                    f"{wall / raw_wall:.2f}, {cpu / raw_cpu:.2f}",
                 )
         console.print(table)
 
@@ -210,6 +219,11 @@ def main() -> None:
                     f"{'yes' if max(own, kids) <= 2048 else 'MISS'}), {wall:.0f} s wall "
                     f"({args.long_minutes * 60 / wall:.1f}x real time)"
                 )
+
+
+def _medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    wall, cpu = zip(*runs, strict=True)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def _stage_order(name: str) -> int:
