@@ -134,9 +134,11 @@ def train(
     *,
     audio_root: str | None = None,
     resume: bool = True,
+    callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``recipe`` from ``model_source`` on ``data``; the trained model, its processor
-    and ``train_report.json`` end up in ``out``. Returns the report."""
+    and ``train_report.json`` end up in ``out``. Returns the report. ``callbacks`` are
+    `transformers.TrainerCallback`s added to the trainer (e.g. a benchmark's step clock)."""
     last = _last_checkpoint(out) if resume else None
     # The Trainer's own weight reload on resume reads the checkpoint's safetensors without
     # Music Flamingo's key mapping (saved "audio_tower.*", module "model.audio_tower.*")
@@ -177,7 +179,7 @@ def train(
         err.print("no CUDA here: training in fp32 (the recipe's bf16/fp16 is off)")
         recipe = recipe.model_copy(update={"args": recipe.args | {"bf16": False, "fp16": False}})
     common["bf16"] = False  # TRL's default is bf16; a recipe turns it on
-    trainer = _trainer(recipe, model, processor, collator, dataset, common, peft)
+    trainer = _trainer(recipe, model, processor, collator, dataset, common, peft, callbacks)
     if last:
         err.print(f"resuming from {last}", highlight=False)
     result = trainer.train(resume_from_checkpoint=last)
@@ -209,6 +211,7 @@ def _trainer(
     dataset: Any,
     common: dict[str, Any],
     peft: Any,
+    callbacks: list[Any] | None = None,
 ) -> Any:
     if recipe.stage in ("sft", "cot"):
         from trl import SFTConfig, SFTTrainer
@@ -222,6 +225,7 @@ def _trainer(
             data_collator=collator,
             processing_class=processor,
             peft_config=peft,
+            callbacks=callbacks,
         )
     from trl import GRPOConfig
 
@@ -246,6 +250,7 @@ def _trainer(
         processing_class=processor,
         peft_config=peft,
         collator=collator,
+        callbacks=callbacks,
     )
 
 
