@@ -60,6 +60,7 @@ CHAT_TEMPLATE = (
 SIZES = {
     "tiny": (32, 1, 2, 32, 2, 2, 1),
     "bench": (384, 4, 6, 512, 10, 8, 2),
+    "mid": (768, 12, 12, 1536, 24, 12, 2),  # ~0.76B: scripts/gpu_smoke_train.py
 }
 FAMILIES = {"musicflamingo", "audioflamingo3"}
 CAPS = {"musicflamingo": 1200, "audioflamingo3": 600}
@@ -158,8 +159,8 @@ def build_checkpoint(
     seed: int = 0,
     tokenizer: PreTrainedTokenizerFast | None = None,
 ) -> Path:
-    """Write a random ``family`` checkpoint of ``size`` ("tiny" or ~50M "bench") to ``out_dir``
-    (``tokenizer`` defaults to a new 4k BPE for tiny and 8k for bench)."""
+    """Write a random ``family`` checkpoint of ``size`` ("tiny", ~50M "bench", ~0.76B "mid")
+    to ``out_dir`` (``tokenizer`` defaults to a new 4k BPE for tiny and 8k otherwise)."""
     if family not in FAMILIES or size not in SIZES:
         raise ValueError(f"family must be one of {sorted(FAMILIES)}, size one of {sorted(SIZES)}")
     out = Path(out_dir)

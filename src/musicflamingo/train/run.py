@@ -120,6 +120,16 @@ def prepare(
     return ds.filter(lambda s: s in KEPT, input_columns="status"), report
 
 
+def _finished(out: Path, recipe: Recipe) -> dict[str, Any] | None:
+    """The report of a run in ``out`` that already reached the recipe's ``max_steps``: the
+    Trainer, resumed from a checkpoint at ``max_steps``, would take one step past it."""
+    path, steps = out / "train_report.json", int(recipe.args.get("max_steps", -1))
+    if steps <= 0 or not path.is_file():
+        return None
+    report: dict[str, Any] = json.loads(path.read_text())
+    return report if report.get("global_step", 0) >= steps else None
+
+
 def _last_checkpoint(out: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -139,6 +149,10 @@ def train(
     """Run ``recipe`` from ``model_source`` on ``data``; the trained model, its processor
     and ``train_report.json`` end up in ``out``. Returns the report. ``callbacks`` are
     `transformers.TrainerCallback`s added to the trainer (e.g. a benchmark's step clock)."""
+    finished = _finished(out, recipe) if resume else None
+    if finished is not None:
+        err.print(f"{out}: already trained {finished['global_step']} steps", highlight=False)
+        return finished
     last = _last_checkpoint(out) if resume else None
     # The Trainer's own weight reload on resume reads the checkpoint's safetensors without
     # Music Flamingo's key mapping (saved "audio_tower.*", module "model.audio_tower.*")
