@@ -19,9 +19,17 @@ OGG_CODEC = ["-c:a", "libvorbis", "-q:a", "2"]  # ~40 kbit/s for mono 22.05 kHz
 MP3_CODEC = ["-c:a", "libmp3lame", "-b:a", "48k"]
 
 
-def run(cmd: Sequence[str]) -> None:
-    """Run a command; fail with its stderr."""
-    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+RENDER_TIMEOUT_S = 300  # FluidSynth has been seen rendering on without end (GBs of WAV)
+
+
+def run(cmd: Sequence[str], timeout: float | None = None) -> None:
+    """Run a command; fail with its stderr, or when it runs past ``timeout`` seconds."""
+    try:
+        proc = subprocess.run(
+            list(cmd), capture_output=True, text=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{cmd[0]} did not finish within {timeout:.0f} s") from None
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
 
@@ -45,7 +53,8 @@ def render(midi: Path, soundfont: Path, wav: Path) -> np.ndarray:
             "0.6",
             str(soundfont),
             str(midi),
-        ]
+        ],
+        timeout=RENDER_TIMEOUT_S,
     )
     audio, sr = sf.read(wav, dtype="float32", always_2d=True)
     if sr != RENDER_SR:
