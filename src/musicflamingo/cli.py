@@ -44,7 +44,11 @@ def analyze_cmd(
     fmt: Annotated[str, typer.Option("--format", help="terminal output: table or json")] = "table",
     workers: Annotated[int, typer.Option(help="worker processes for folders")] = 0,
     lyrics_model: Annotated[
-        str, typer.Option(help="faster-whisper model id or path; 'none' skips lyrics")
+        str,
+        typer.Option(
+            help="bundled:base (multilingual), bundled:tiny.en, or a faster-whisper model id "
+            "or path; 'none' skips lyrics"
+        ),
     ] = DEFAULT_MODEL,
     max_duration: Annotated[float, typer.Option(help="longest file accepted, seconds")] = (
         audio.MAX_DURATION

