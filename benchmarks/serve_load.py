@@ -11,6 +11,9 @@ back to back from a shared list of requests. Named baselines in the same run:
 - ``one at a time``: one client on the batching server;
 - ``unbatched x8``: eight clients on a server started with ``--max-batch 1``.
 
+Wall-clock throughput depends on whatever else the machine runs; the server's CPU time per
+request (``psutil``) does not, so both are reported, each also relative to one at a time.
+
 Then ``--soak`` requests at 16 clients on the batching server, with the server's resident
 memory (RSS) read before and after, and every non-200 answer counted as an error.
 """
@@ -52,6 +55,7 @@ class Level:
     p50: float  # latency, seconds
     p95: float
     largest_batch: int
+    cpu_ms: float  # the server's CPU time per answered request (independent of other load)
 
 
 def bodies(n: int, clip_seconds: float, tokens: int) -> list[bytes]:
@@ -107,15 +111,23 @@ async def drive(url: str, work: list[bytes], clients: int) -> tuple[list[float],
         return latencies, errors, time.perf_counter() - t0
 
 
-def measure(name: str, url: str, work: list[bytes], clients: int) -> Level:
+def cpu_seconds(pid: int) -> float:
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+def measure(name: str, url: str, pid: int, work: list[bytes], clients: int) -> Level:
     before = httpx.get(url + "/healthz").json()["batches"]["largest"]
+    cpu0 = cpu_seconds(pid)
     latencies, errors, seconds = asyncio.run(drive(url, work, clients))
+    cpu_ms = 1000 * (cpu_seconds(pid) - cpu0) / max(1, len(latencies))
     largest = httpx.get(url + "/healthz").json()["batches"]["largest"]
     q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
-    print(f"{name}: {len(latencies) / seconds:.2f} req/s, {errors} errors", flush=True)
+    print(f"{name}: {len(latencies) / seconds:.2f} req/s, {cpu_ms:.0f} server CPU ms/req, "
+          f"{errors} errors", flush=True)  # fmt: skip
     return Level(name, clients, len(work), errors, round(seconds, 2),
                  round(len(latencies) / seconds, 2), round(statistics.median(latencies), 3),
-                 round(q[18], 3), max(before, largest))  # fmt: skip
+                 round(q[18], 3), max(before, largest), round(cpu_ms, 1))  # fmt: skip
 
 
 def rss_mb(pid: int) -> float:
@@ -149,32 +161,36 @@ def main() -> None:
         levels: list[Level] = []
         with launch(model, args=("--max-batch", "1", *common)) as plain:
             asyncio.run(drive(plain.url, work[:4], 1))  # warm up
-            levels.append(measure("unbatched x8 (--max-batch 1)", plain.url, work, 8))
+            levels.append(measure("unbatched x8", plain.url, plain.process.pid, work, 8))
         with launch(model, args=("--max-batch", str(args.max_batch), *common)) as s:
             asyncio.run(drive(s.url, work[:4], 1))
-            levels.append(measure("one at a time", s.url, work, 1))
-            for clients in (4, 8, 16):
-                levels.append(measure(f"{clients} clients", s.url, work, clients))
             pid = s.process.pid
-            rss_before = rss_mb(pid)
-            soak = measure(f"soak {args.soak}", s.url, bodies(args.soak, args.clip_seconds,
-                                                              args.tokens), 16)  # fmt: skip
-            rss_after = rss_mb(pid)
+            levels.append(measure("one at a time", s.url, pid, work, 1))
+            for clients in (4, 8, 16):
+                levels.append(measure(f"{clients} clients", s.url, pid, work, clients))
+            rss_before = rss_after = rss_mb(pid)
+            if args.soak:
+                soak_work = bodies(args.soak, args.clip_seconds, args.tokens)
+                levels.append(measure(f"soak {args.soak}", s.url, pid, soak_work, 16))
+                rss_after = rss_mb(pid)
 
-    base = levels[1].throughput
+    base, base_cpu = levels[1].throughput, levels[1].cpu_ms
     print(f"model {model}; {args.requests} requests per level, {args.tokens} new tokens, "
           f"{args.clip_seconds:g} s clips")  # fmt: skip
-    print("| run | clients | req/s | x one at a time | p50 s | p95 s | largest batch | errors |")
-    print("|---|---|---|---|---|---|---|---|")
-    for lv in [*levels, soak]:
+    print("| run | clients | req/s | x one at a time | server CPU ms/req | x one at a time "
+          "(CPU) | p50 s | p95 s | largest batch | errors |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for lv in levels:
         print(f"| {lv.name} | {lv.clients} | {lv.throughput} | {lv.throughput / base:.2f} | "
-              f"{lv.p50} | {lv.p95} | {lv.largest_batch} | {lv.errors} |")  # fmt: skip
-    grew = rss_after - rss_before
-    print(f"soak: {soak.requests} requests, {soak.errors} errors, server RSS "
-          f"{rss_before:.0f} MB -> {rss_after:.0f} MB ({grew:+.0f} MB)")  # fmt: skip
+              f"{lv.cpu_ms} | {base_cpu / lv.cpu_ms:.2f} | {lv.p50} | {lv.p95} | "
+              f"{lv.largest_batch} | {lv.errors} |")  # fmt: skip
+    if args.soak:
+        soak, grew = levels[-1], rss_after - rss_before
+        print(f"soak: {soak.requests} requests, {soak.errors} errors, server RSS "
+              f"{rss_before:.0f} MB -> {rss_after:.0f} MB ({grew:+.0f} MB)")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({
-            "model": model, "levels": [asdict(lv) for lv in levels], "soak": asdict(soak),
+            "model": model, "levels": [asdict(lv) for lv in levels],
             "rss_mb": [round(rss_before, 1), round(rss_after, 1)],
         }, indent=2))  # fmt: skip
 
