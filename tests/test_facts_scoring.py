@@ -53,3 +53,12 @@ def test_meter_is_beats_per_bar(estimate: Estimate, meter: float, exact: float |
 def test_means_skip_unscored_pieces() -> None:
     rows = [{"meter": 1.0, "key_weighted": None}, {"meter": 0.0, "key_weighted": None}]
     assert mean_scores(rows) == {"meter": 0.5}
+
+
+def test_a_piece_of_one_section_has_no_boundary_to_score() -> None:
+    one = TRUTH.model_copy(update={"sections": [(0.0, 20.0, "A")]})
+    s = score(Estimate(sections=[(0.0, 8.0, "A"), (8.0, 20.0, "B")]), one)
+    assert s["section_f_3"] is None and s["section_f_0.5"] is None
+    assert (
+        score(Estimate(sections=[(0.0, 10.0, "A"), (10.0, 20.0, "B")]), TRUTH)["section_f_3"] == 1.0
+    )
