@@ -43,6 +43,9 @@ PARTS: dict[str, Part] = {
     "__main__": Part(lazy=ALL_EXTRAS),
     "cli": Part(lazy=ALL_EXTRAS),
     "serve": Part(extras=("llm",), lazy=ALL_EXTRAS),
+    # loaded by the app only when it serves a model
+    "serve.batching": Part(extras=("llm", "model")),
+    "serve.describe": Part(extras=("llm", "model")),
     "analyze": Part(lazy=("model",)),
     "runner": Part(),
     "inputs": Part(),
@@ -170,7 +173,10 @@ def _modules() -> dict[str, Path]:
 
 
 def _part(module: str) -> str:
+    """The PARTS key of ``module``: its own ``sub.module`` entry if it has one, else its part."""
     tail = module.split(".")[1:]
+    if ".".join(tail[:2]) in PARTS:
+        return ".".join(tail[:2])
     return tail[0] if tail else "__init__"
 
 
