@@ -111,8 +111,9 @@ def test_a_client_that_leaves_stops_its_request_and_frees_its_slot(guarded) -> N
     after = _settled(url)
     stats = after["batches"]
     assert stats["dropped"] - before["dropped"] == 1
-    # the streaming request stopped a few tokens after its client left, not at LONG tokens
-    assert 3 <= stats["tokens"] - before["tokens"] < 200
+    # the streaming request stopped after its client left, far short of LONG tokens (how many
+    # it made while held open depends on the machine's load, so the bound is loose)
+    assert 3 <= stats["tokens"] - before["tokens"] < LONG // 2
     assert after["cancelled"] >= 2
     # a non-streaming client that times out is cancelled too, and its slot is free again
     with pytest.raises(httpx.ReadTimeout):
