@@ -126,12 +126,14 @@ def test_job_streams_its_stages_then_serves_its_files(server: Server, clip: Path
     seen = _events(f"{base}/events")
     last = seen[-1]
     assert last["status"] == "done", last
-    # live progress: stages were seen running, one after the other, before the end
+    # live progress: stages were seen running, one after the other, before the end (each event
+    # is a snapshot, so a fast stage may finish between two of them: not every stage is seen)
     running = [s["name"] for e in seen[:-1] for s in e["stages"] if s["state"] == "running"]
-    assert "decode" in running and "report" in running
+    assert running, "no stage was seen running before the job ended"
     order = [s["name"] for s in last["stages"]]
     assert [n for n in order if n in running] == list(dict.fromkeys(running))
     states = {s["name"]: s["state"] for s in last["stages"]}
+    assert states["decode"] == states["report"] == "done"
     assert states["lyrics"] == "skipped" and states["chords"] == "done"
     assert dict(last["summary"])["Key"].startswith("C major")
     assert set(last["files"]) == {
