@@ -105,11 +105,14 @@ def test_upload_timeline_seek_ask_in_chromium(server: str, song: Path, browser, 
     seen: set[str] = set()  # what the song's line and the live region said while it worked
 
     def analysed(d) -> bool:
+        # Look at the song first: the page announces "analysis done" just before it shows
+        # the song, so texts read after a shown song include the final announcement.
+        shown = d.find_element(By.ID, "song").is_displayed()
         for selector in ("#songs .state", "#progress-live"):
             seen.update(
                 e.get_attribute("textContent") for e in d.find_elements(By.CSS_SELECTOR, selector)
             )
-        return d.find_element(By.ID, "song").is_displayed()
+        return shown
 
     wait.until(analysed)
     assert any(t.startswith("measuring: ") for t in seen), seen
