@@ -144,3 +144,51 @@ def test_cli_rejects_a_recipe_of_another_stage(checkpoint, data, tmp_path) -> No
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "is a 'grpo' recipe, not 'sft'" in done.stderr
+
+
+KILL_AT_LAST_SAVE = """
+import os, signal, sys
+from pathlib import Path
+from transformers import TrainerCallback
+from musicflamingo.train.recipe import Recipe
+from musicflamingo.train.run import train
+
+class KillAfterLastSave(TrainerCallback):
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:  # the checkpoint is on disk, the final save not
+            os.kill(os.getpid(), signal.SIGKILL)
+
+recipe = Recipe.model_validate_json(sys.argv[1])
+train(recipe, sys.argv[2], [sys.argv[3]], Path(sys.argv[4]), callbacks=[KillAfterLastSave()])
+"""
+
+
+@pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
+def test_a_run_killed_after_its_last_checkpoint_ends_at_max_steps(
+    checkpoint, data, tmp_path, lora
+) -> None:
+    # 2 steps per epoch, 3 steps: the last checkpoint falls mid-epoch, where the Trainer
+    # resumed at max_steps would take a 4th step
+    sets = {**FAST, "per_device_train_batch_size": 2, "max_steps": 3}
+    recipe = Recipe(
+        stage="sft",
+        max_length=512,
+        lora={"r": 4, "alpha": 8, "dropout": 0.0} if lora else None,
+        args=sets | {"save_strategy": "steps", "save_steps": 3},
+    )
+    out = tmp_path / "out"
+    args = [recipe.model_dump_json(), str(checkpoint), str(data), str(out)]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT_LAST_SAVE, *args], capture_output=True, timeout=240
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert (out / "checkpoint-3").is_dir() and not (out / "train_report.json").exists()
+    report = train(recipe, str(checkpoint), [str(data)], out)
+    whole = train(recipe, str(checkpoint), [str(data)], tmp_path / "whole")
+    assert report["resumed_from"].endswith("checkpoint-3")
+    assert report["global_step"] == whole["global_step"] == 3
+    steps = [h["step"] for h in report["log_history"] if "loss" in h]
+    assert steps == [1, 2, 3]
+    final, expected = _weights(out), _weights(tmp_path / "whole")
+    assert final.keys() == expected.keys()
+    assert all(torch.allclose(final[k], expected[k], rtol=1e-5, atol=1e-7) for k in final)

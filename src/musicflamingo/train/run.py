@@ -136,6 +136,24 @@ def _last_checkpoint(out: Path) -> str | None:
     return get_last_checkpoint(str(out)) if out.is_dir() else None
 
 
+def _at_max_steps(checkpoint: str, recipe: Recipe) -> bool:
+    """Whether ``checkpoint`` is the recipe's last step (a run killed before its final save):
+    the Trainer resumed there mid-epoch would take one step past ``max_steps``."""
+    steps = int(recipe.args.get("max_steps", -1))
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+    return 0 < steps <= int(state["global_step"])
+
+
+def _restore(trainer: Any, checkpoint: str, *, lora: bool) -> None:
+    """The trainer as it was at ``checkpoint``, without training: its state (step, log
+    history) and, for LoRA, the adapter (full fine-tunes were loaded from it)."""
+    from transformers import TrainerState
+
+    trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    if lora:
+        trainer.model.load_adapter(checkpoint, trainer.model.active_adapter, is_trainable=True)
+
+
 def train(
     recipe: Recipe,
     model_source: str,
@@ -194,9 +212,14 @@ def train(
         recipe = recipe.model_copy(update={"args": recipe.args | {"bf16": False, "fp16": False}})
     common["bf16"] = False  # TRL's default is bf16; a recipe turns it on
     trainer = _trainer(recipe, model, processor, collator, dataset, common, peft, callbacks)
-    if last:
-        err.print(f"resuming from {last}", highlight=False)
-    result = trainer.train(resume_from_checkpoint=last)
+    loss: float | None = None  # the mean loss of this call's steps
+    if last and _at_max_steps(last, recipe):
+        err.print(f"{last} is the last step: saving it as the final model", highlight=False)
+        _restore(trainer, last, lora=peft is not None)
+    else:
+        if last:
+            err.print(f"resuming from {last}", highlight=False)
+        loss = trainer.train(resume_from_checkpoint=last).training_loss
     _save_final(trainer, processor, out, lora=peft is not None)
     report = {
         "stage": recipe.stage,
@@ -204,7 +227,7 @@ def train(
         "data": data,
         "resumed_from": last,
         "global_step": trainer.state.global_step,
-        "train_loss": result.training_loss,
+        "train_loss": loss,
         "trainable_parameters": trainable,
         # streaming: the rows read, counted again on every pass over the stream
         "data_report": (
