@@ -156,3 +156,13 @@ def test_grpo_stage_runs_with_the_papers_rewards(checkpoint, data, tmp_path) -> 
     assert logged["rewards/format_reward/mean"] == 0.0  # a random model writes no tags
     assert "rewards/accuracy_reward/mean" in logged
     assert (tmp_path / "out" / "model.safetensors").is_file()
+    # QA rows only: the caption reward applies to none, so it is not logged (no None, no NaN)
+    for entry in report["log_history"]:
+        assert not [k for k, v in entry.items() if v is None or v != v], entry
+    assert not [k for k in logged if "structured_thinking" in k]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = (tmp_path / "out").rglob("events.out.tfevents.*")
+    scalars = EventAccumulator(str(events)).Reload().Tags()["scalars"]
+    assert "train/rewards/accuracy_reward/mean" in scalars
+    assert not [t for t in scalars if "structured_thinking" in t]

@@ -10,6 +10,7 @@ buffering as one tensor per row, so TRL's splitting and shuffling keep them alig
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -28,6 +29,15 @@ class AudioGRPOTrainer(GRPOTrainer):
         self._rows_audio: dict[str, list[torch.Tensor | None]] | None = None
         self.audio_forwards = 0  # forwards that received audio (the plumbing test reads it)
         super().__init__(*args, **kwargs)
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """TRL's log, less the metrics no row of the logged batches had: a reward that
+        applies to none of them (captions in a QA batch) has only NaN means, which TRL
+        logs as None (dropped by TensorBoard with a warning, a hole in log_history)."""
+        metrics = self._metrics["train" if self.model.training else "eval"]
+        for key in [k for k, v in metrics.items() if all(math.isnan(x) for x in v)]:
+            del metrics[key]
+        super().log(logs, start_time)
 
     # --- generation: prompts rendered and tokenised by the collator -------------------------
 
