@@ -3,14 +3,14 @@
 No maintained offline structure model exists, so this is a classic estimator on the bar
 grid: boundaries are peaks of structure-feature novelty (Serrà et al. 2014: how the
 repetition pattern of timbre (MFCC), harmony (chroma) and energy changes from bar to
-bar, with librosa's recurrence tools); segments are then labelled by comparing
-their bar sequences, so a repeat reuses its letter (A … A), a close variant gets a prime
-(A′), and a short, unrepeated first or last segment is called intro or outro.
+bar, on librosa's recurrence matrix and time-lag form, computed here as librosa does
+with numpy); segments are then labelled by comparing their bar sequences, so a repeat
+reuses its letter (A … A), a close variant gets a prime (A′), and a short, unrepeated
+first or last segment is called intro or outro.
 """
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 from scipy.ndimage import gaussian_filter, median_filter
 
@@ -41,19 +41,56 @@ def bar_features(bars: np.ndarray, spec: Spectral) -> np.ndarray:
     return feats / (np.linalg.norm(feats, axis=0, keepdims=True) + 1e-9)
 
 
+def recurrence(feats: np.ndarray, k: int) -> np.ndarray:
+    """Bar affinity matrix: librosa.segment.recurrence_matrix(feats, k=k, width=1,
+    metric="cosine", sym=True, mode="affinity"), step for step as librosa and
+    scikit-learn's brute-force neighbour search compute it (same numpy calls, so the same
+    ties win): each bar's ``k`` nearest other bars by cosine distance (a distance of 0
+    is no link), kept where the nearness is mutual, as exp(-distance / bandwidth) with
+    the median distance to the k-th neighbour as bandwidth. Importing librosa and
+    scikit-learn for this cost more than the rest of the song's analysis."""
+    x = np.ascontiguousarray(feats.T)
+    t = len(x)
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    norms[norms < 10 * np.finfo(norms.dtype).eps] = 1.0
+    unit = x / norms[:, None]
+    dist = np.clip(1 - unit @ unit.T, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    n = min(t - 1, k + 2) + 1  # the query bar itself is among its neighbours
+    rows = np.arange(t)[:, None]
+    near = np.argpartition(dist, n - 1, axis=1)[:, :n]
+    near = near[rows, np.argsort(dist[rows, near])]
+    others = near != rows
+    others[others.all(axis=1), 0] = False  # a duplicate stood in for the bar itself
+    near = near[others].reshape(t, n - 1)
+    graph = np.zeros_like(dist)
+    for i in range(t):
+        links = np.sort(near[i][dist[i, near[i]] > 0])
+        keep = links[np.argsort(dist[i, links])][:k]
+        graph[i, keep] = dist[i, keep]
+    graph = np.minimum(graph, graph.T)
+    kth = [np.sort(row[row > 0])[:k][-1] if (row > 0).any() else np.nan for row in graph]
+    bandwidth = float(np.nanmedian(np.asarray(kth, dtype=graph.dtype)))
+    return np.where(graph > 0, np.exp(graph / (-1 * bandwidth)), 0.0).T
+
+
+def time_lag(rec: np.ndarray) -> np.ndarray:
+    """librosa.segment.recurrence_to_lag(rec, pad=True): column ``i`` holds
+    ``rec[(i + lag) mod 2t, i]`` of ``rec`` padded with t rows of zeros (row 2t - j:
+    lag -j)."""
+    t = len(rec)
+    lag = np.zeros((2 * t, t), rec.dtype)
+    for i in range(t):
+        lag[: t - i, i] = rec[i:, i]
+        lag[2 * t - i :, i] = rec[:i, i]
+    return lag
+
+
 def structure_novelty(feats: np.ndarray) -> np.ndarray:
     """Serrà et al.'s structure features: the bar recurrence matrix in time-lag form,
     smoothed along time; novelty is how fast that repetition pattern changes."""
-    n = feats.shape[1]
-    rec = librosa.segment.recurrence_matrix(
-        feats,
-        k=max(2, int(NEIGHBOURS * n)),
-        width=1,
-        metric="cosine",
-        sym=True,
-        mode="affinity",
-    )
-    lag = gaussian_filter(librosa.segment.recurrence_to_lag(rec, pad=True), [0.5, SMOOTH_BARS])
+    rec = recurrence(feats, k=max(2, int(NEIGHBOURS * feats.shape[1])))
+    lag = gaussian_filter(time_lag(rec), [0.5, SMOOTH_BARS])
     nov = np.concatenate([[0.0], np.linalg.norm(np.diff(lag, axis=1), axis=0)])
     return nov / (nov.max() + 1e-9)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 
 from musicflamingo.facts import essentia_lib, features
 from musicflamingo.facts.features import Spectral
@@ -92,18 +93,15 @@ def at_level(beats: Beats, times: np.ndarray) -> Beats:
 def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
     """Second opinion on the metrical level. Slow music without drums is often tracked in
     its eighth notes; halve (keep every other beat, on the parity with stronger onsets) when
-    librosa's onset-autocorrelation tempo is half the tracker's, or when the tracker itself
-    is unsure (essentia's "very low" confidence) of a tempo above 130 BPM. The second rule
-    is a prior tuned on our fixtures (two chorales), stated as such."""
-    if len(beats.times) < 16:  # too few beats to judge (and librosa's import is a second)
+    the onset-autocorrelation tempo (`onset_tempo`) is half the tracker's, or when the
+    tracker itself is unsure (essentia's "very low" confidence) of a tempo above 130 BPM.
+    The second rule is a prior tuned on our fixtures (two chorales), stated as such."""
+    if len(beats.times) < 16:  # too few beats to judge
         return beats
-    import librosa
-
     frame_rate = features.SR / features.HOP
     span = int(OCTAVE_SPAN * frame_rate)  # the tempogram's memory grows with length
     mid = max(0, (len(spec.onset) - span) // 2)
-    excerpt = spec.onset[mid : mid + span]
-    other = float(librosa.feature.tempo(onset_envelope=excerpt, sr=frame_rate, hop_length=1)[0])
+    other = onset_tempo(spec.onset[mid : mid + span], frame_rate)
     unsure_fast = beats.confidence < MIN_CONFIDENCE and beats.bpm > UNSURE_FAST_BPM
     if len(beats.times) < 16 or (
         abs(other * 2 / beats.bpm - 1) > DRIFT_TOLERANCE and not unsure_fast
@@ -115,6 +113,29 @@ def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
     )
     parity = int(np.argmax([cue[p::2].mean() for p in (0, 1)]))
     return Beats(beats.times[parity::2], beats.bpm / 2, beats.confidence)
+
+
+def onset_tempo(onset: np.ndarray, frame_rate: float) -> float:
+    """librosa.feature.tempo of an onset envelope with its defaults (the mean of an 8 s
+    windowed-autocorrelation tempogram, log-normal prior around 120 BPM, nothing above
+    320 BPM), computed as librosa does with numpy and scipy.fft: librosa's import and its
+    numba JIT cost more than the rest of the song's analysis."""
+    win = int(8.0 * frame_rate)
+    fac = np.linspace(-np.pi, np.pi, win + 1)[:-1]  # periodic Hann, as scipy builds it
+    window = 0.5 + 0.5 * np.cos(fac)
+    padded = np.pad(onset, win // 2, mode="linear_ramp", end_values=0)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, win).T[:, : len(onset)]
+    n_fft = scipy.fft.next_fast_len(2 * win - 1, real=True)
+    spectrum = scipy.fft.rfft(frames * window[:, None], n=n_fft, axis=0)
+    acf = scipy.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_fft, axis=0)[:win]
+    peak = np.abs(acf).max(axis=0, keepdims=True)
+    peak[peak < np.finfo(acf.dtype).tiny] = 1.0
+    tempogram = (acf / peak).mean(axis=1)
+    bpms = np.full(win, np.inf)
+    bpms[1:] = 60.0 * frame_rate / np.arange(1.0, win)
+    logprior = -0.5 * (np.log2(bpms) - np.log2(120.0)) ** 2
+    logprior[: int(np.argmax(bpms < 320.0))] = -np.inf
+    return float(bpms[np.argmax(np.log1p(1e6 * tempogram) + logprior)])
 
 
 def _z(x: np.ndarray) -> np.ndarray:
