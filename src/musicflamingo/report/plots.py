@@ -1,40 +1,64 @@
-"""PNG plots of a song's facts: chord timeline on the beat grid, loudness, tempo."""
+"""PNG plots of a song's facts: chord timeline on the beat grid, loudness, tempo.
+
+Figures are built with matplotlib's object API (`Figure`, saved by its Agg canvas): no
+pyplot state, and matplotlib is imported only when a plot is drawn.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from musicflamingo.facts.harmony import short_name
+from musicflamingo.facts.schema import SongFacts
+from musicflamingo.theory import pitch_class
 
-from musicflamingo.facts.harmony import short_name  # noqa: E402
-from musicflamingo.facts.schema import SongFacts  # noqa: E402
-from musicflamingo.theory import pitch_class  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 ROW_SECONDS = 60.0
-_SECTION_COLOURS = [tuple(c) for c in plt.get_cmap("Pastel1")(np.arange(9))]  # its 9 colours
+DPI = 100
+
+
+def _cmap(name: str):
+    from matplotlib import colormaps
+
+    return colormaps[name]
 
 
 def _section_colour(label: str, order: list[str]) -> tuple:
     base = label.rstrip("′")
     if base not in order:
         order.append(base)
-    return _SECTION_COLOURS[order.index(base) % len(_SECTION_COLOURS)]
+    colours = _cmap("Pastel1")  # its 9 colours
+    return tuple(colours(order.index(base) % colours.N))
 
 
 def _chord_colour(label: str) -> tuple:
     if label in ("N", "X"):
         return (0.9, 0.9, 0.9, 1.0)
     root, _, quality = label.partition(":")
-    hue = plt.get_cmap("hsv")(((pitch_class(root) * 7) % 12) / 12)  # circle of fifths
+    hue = _cmap("hsv")(((pitch_class(root) * 7) % 12) / 12)  # circle of fifths
     minor = quality.startswith(("min", "dim", "hdim"))
     return tuple(0.55 * c + 0.45 * (0.35 if minor else 1.0) for c in hue[:3]) + (1.0,)
 
 
-def _bands(ax, facts: SongFacts, order: list[str], label: bool) -> None:
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI)
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _bands(ax: Axes, facts: SongFacts, order: list[str], label: bool) -> None:
     for s in facts.sections:
         ax.axvspan(s.start, s.end, color=_section_colour(s.label, order), alpha=0.5, lw=0)
         if label:
@@ -51,36 +75,35 @@ def _bands(ax, facts: SongFacts, order: list[str], label: bool) -> None:
             )
 
 
-def chord_timeline(facts: SongFacts, path: Path) -> Path:
-    """Chords as boxes over the beat grid, one row per minute, section bands behind."""
-    rows = max(1, int(np.ceil(facts.duration / ROW_SECONDS)))
-    fig, axes = plt.subplots(rows, 1, figsize=(14, 1.6 * rows + 0.6), squeeze=False)
+def chord_figure(facts: SongFacts) -> Figure:
+    """Chords as boxes over the beat grid, one row per minute (the last row ends at the
+    song's end), section bands behind."""
+    end = max(facts.duration, 1e-3)
+    rows = max(1, int(np.ceil(end / ROW_SECONDS)))
+    fig = _figure(14, 1.6 * rows + 0.6)
+    axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
     order: list[str] = []
-    for r, ax in enumerate(axes[:, 0]):
-        t0, t1 = r * ROW_SECONDS, min((r + 1) * ROW_SECONDS, max(facts.duration, 1e-3))
-        ax.set_xlim(t0, t0 + ROW_SECONDS)
+    beats, downbeats = np.asarray(facts.beats), np.asarray(facts.downbeats)
+    for r, ax in enumerate(axes):
+        t0, t1 = r * ROW_SECONDS, min((r + 1) * ROW_SECONDS, end)
+        ax.set_xlim(t0, t1)
         ax.set_ylim(0, 1)
         ax.set_yticks([])
         _bands(ax, facts, order, label=True)
-        for b in facts.beats:
-            if t0 <= b <= t1:
-                ax.axvline(b, color="0.6", lw=0.4)
-        for b in facts.downbeats:
-            if t0 <= b <= t1:
-                ax.axvline(b, color="0.2", lw=1.0)
-        for c in facts.chords:
-            if c.end < t0 or c.start > t1:
-                continue
-            ax.add_patch(
-                plt.Rectangle(
-                    (c.start, 0.2),
-                    c.end - c.start,
-                    0.5,
-                    color=_chord_colour(c.label),
-                    ec="0.3",
-                    lw=0.5,
-                )
+        for times, grey, lw in ((beats, "0.6", 0.4), (downbeats, "0.2", 1.0)):
+            inside = times[(times >= t0) & (times <= t1)]
+            if len(inside):
+                ax.vlines(inside, 0, 1, color=grey, lw=lw)
+        shown = [c for c in facts.chords if c.end >= t0 and c.start <= t1]
+        if shown:
+            ax.broken_barh(
+                [(c.start, c.end - c.start) for c in shown],
+                (0.2, 0.5),
+                facecolors=[_chord_colour(c.label) for c in shown],
+                edgecolors="0.3",
+                lw=0.5,
             )
+        for c in shown:
             if c.label != "N" and c.end - c.start > 0.6:
                 ax.text(
                     (max(c.start, t0) + min(c.end, t1)) / 2,
@@ -93,20 +116,20 @@ def chord_timeline(facts: SongFacts, path: Path) -> Path:
                 )
         ax.set_xlabel("time (s)" if r == rows - 1 else "")
     if not facts.chords:
-        axes[0, 0].text(
-            0.5, 0.45, "no chords detected", transform=axes[0, 0].transAxes, ha="center"
-        )
+        axes[0].text(0.5, 0.45, "no chords detected", transform=axes[0].transAxes, ha="center")
     fig.suptitle("Chords on the beat grid (thin: beats, thick: downbeats; bands: sections)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def chord_timeline(facts: SongFacts, path: Path) -> Path:
+    return _save(chord_figure(facts), path)
 
 
 def _curve(facts: SongFacts, path: Path, title: str, ylabel: str, draw) -> Path:
     """A time-series figure with the section bands behind; ``draw(ax)`` plots the data
     (or returns False when there is none)."""
-    fig, ax = plt.subplots(figsize=(14, 3.2))
+    fig = _figure(14, 3.2)
+    ax = fig.subplots()
     _bands(ax, facts, [], label=True)
     ax.set_xlim(0, max(facts.duration, 1e-3))
     ax.set_xlabel("time (s)")
@@ -116,10 +139,7 @@ def _curve(facts: SongFacts, path: Path, title: str, ylabel: str, draw) -> Path:
         ax.legend(loc="lower right", fontsize=8)
     else:
         ax.text(0.5, 0.5, "none detected", transform=ax.transAxes, ha="center")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def loudness_curve(facts: SongFacts, path: Path) -> Path:
