@@ -13,7 +13,8 @@
    ratios taken side by side mean much): a process that makes the raw library calls alone
    (PyAV decode, essentia RhythmExtractor2013 and KeyExtractor, Chordino) on the same file;
    with ``--before`` also an older checkout of this package (its ``src`` first on the path,
-   e.g. from `git worktree add /tmp/before <commit>`), for before/after ratios.
+   e.g. from `git worktree add /tmp/before <commit>`), for before/after ratios. Each row
+   gives its ratios to the raw library calls (and to the older checkout) of the same run.
 3. In-process, warm: seconds per stage of `analyze` on the recordings (beats runs in a
    forked process beside features, key and chords; its stage is the wait for it).
 4. Peak memory of a ``--long-minutes`` file (the dense band repeated), max RSS of the
@@ -178,7 +179,8 @@ def main() -> None:
         seconds = {n: audio.probe(p)[1] or 0.0 for n, p in files.items()}
         runs = process_times(files, profiles, args.repeats, tmp / "out", args.before)
         table = Table(title=f"whole process, median of {args.repeats} (interleaved)")
-        cols = ("file", "run", "wall s", "x real time", "CPU s", "vs raw: wall, CPU")
+        cols = ["file", "run", "wall s", "x real time", "CPU s", "vs raw: wall, CPU"]
+        cols += ["vs before: wall, CPU"] if args.before else []
         for col in cols:
             table.add_column(col)
         for name in files:
@@ -188,14 +190,12 @@ def main() -> None:
                 wall, cpu = _medians(runs[(name, run)])
                 label = run if run in baselines else f"analyze --rhythm {run}"
                 label = f"analyze, {args.before}" if run == "before" else label
-                table.add_row(
-                    name,
-                    label,
-                    f"{wall:.2f}",
-                    f"{seconds[name] / wall:.1f}",
-                    f"{cpu:.2f}",
-                    f"{wall / raw_wall:.2f}, {cpu / raw_cpu:.2f}",
-                )
+                row = [name, label, f"{wall:.2f}", f"{seconds[name] / wall:.1f}", f"{cpu:.2f}"]
+                row.append(f"{wall / raw_wall:.2f}, {cpu / raw_cpu:.2f}")
+                if args.before:
+                    old_wall, old_cpu = _medians(runs[(name, "before")])
+                    row.append(f"{wall / old_wall:.2f}, {cpu / old_cpu:.2f}")
+                table.add_row(*row)
         console.print(table)
 
         recordings = {n: p for n, p in files.items() if n != "2 s tone"}
