@@ -437,33 +437,28 @@ def think_stats(out: Annotated[Path, typer.Argument(help="a think build folder")
         raise fail(str(e)) from None
 
 
-@app.command("serve-llm")
-def serve_llm(
-    llm: Annotated[
-        str, typer.Option(help="embedded (SmolLM2), rules, or package.module:factory")
-    ] = "embedded",
-    host: Annotated[
-        str, typer.Option(help="address to bind; other than loopback needs --api-key")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    api_key: Annotated[
-        str | None,
-        typer.Option(envvar="MUSICFLAMINGO_API_KEY", help="key clients must send (Bearer)"),
-    ] = None,
-    max_pending: Annotated[int, typer.Option(help="requests at once; more get 429")] = 16,
-    max_body_mb: Annotated[float, typer.Option(help="largest request body (413)")] = 32.0,
-    max_audio_seconds: Annotated[
-        float, typer.Option(help="longest input_audio, by its header")
-    ] = 600.0,
-    max_tokens: Annotated[int, typer.Option(help="largest max_tokens a request may ask")] = (
-        32_768
-    ),
-    threads: Annotated[int, typer.Option(help="CPU threads of the embedded model")] = 1,
+HostOption = Annotated[
+    str, typer.Option(help="address to bind; other than loopback needs --api-key")
+]
+PortOption = Annotated[int, typer.Option()]
+ServerKeyOption = Annotated[
+    str | None,
+    typer.Option(envvar="MUSICFLAMINGO_API_KEY", help="key clients must send (Bearer)"),
+]
+MaxPendingOption = Annotated[int, typer.Option(help="requests in flight at once; more get 429")]
+MaxBodyOption = Annotated[float, typer.Option(help="largest request body (413)")]
+MaxAudioOption = Annotated[float, typer.Option(help="longest input_audio, by its header")]
+MaxTokensOption = Annotated[int, typer.Option(help="largest max_tokens a request may ask")]
+
+
+def _serve_with_limits(
+    start, max_pending: int, max_body_mb: float, max_audio_seconds: float, max_tokens: int
 ) -> None:
-    """Serve a text LLM (embedded SmolLM2 by default) as an OpenAI-compatible API."""
+    """Run ``start(limits)`` with the request limits; a bad limit or a refused bind is one
+    line and exit 2."""
     from pydantic import ValidationError
 
-    from musicflamingo.llm.server import Limits, serve
+    from musicflamingo.llm.server import Limits
 
     try:
         limits = Limits(
@@ -472,11 +467,34 @@ def serve_llm(
             max_audio_seconds=max_audio_seconds,
             max_tokens=max_tokens,
         )
-        serve(llm, host=host, port=port, threads=threads, api_key=api_key, limits=limits)
+        start(limits)
     except ValidationError as e:
         raise fail(f"bad limit: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}", 2) from None
     except ValueError as e:
         raise fail(str(e), 2) from None
+
+
+@app.command("serve-llm")
+def serve_llm(
+    llm: Annotated[
+        str, typer.Option(help="embedded (SmolLM2), rules, or package.module:factory")
+    ] = "embedded",
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    api_key: ServerKeyOption = None,
+    max_pending: MaxPendingOption = 16,
+    max_body_mb: MaxBodyOption = 32.0,
+    max_audio_seconds: MaxAudioOption = 600.0,
+    max_tokens: MaxTokensOption = 32_768,
+    threads: Annotated[int, typer.Option(help="CPU threads of the embedded model")] = 1,
+) -> None:
+    """Serve a text LLM (embedded SmolLM2 by default) as an OpenAI-compatible API."""
+    from musicflamingo.llm.server import serve
+
+    def start(limits) -> None:
+        serve(llm, host=host, port=port, threads=threads, api_key=api_key, limits=limits)
+
+    _serve_with_limits(start, max_pending, max_body_mb, max_audio_seconds, max_tokens)
 
 
 @app.command("serve")
@@ -485,24 +503,17 @@ def serve_cmd(
         str | None,
         typer.Option(help="Music Flamingo checkpoint (hub id or folder); without it: facts only"),
     ] = None,
-    host: Annotated[
-        str, typer.Option(help="address to bind; other than loopback needs --api-key")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    api_key: Annotated[
-        str | None,
-        typer.Option(envvar="MUSICFLAMINGO_API_KEY", help="key clients must send (Bearer)"),
-    ] = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    api_key: ServerKeyOption = None,
     max_batch: Annotated[int, typer.Option(help="requests decoded together at most")] = 8,
     batch_window_ms: Annotated[
         float, typer.Option(help="how long to collect requests for a batch")
     ] = 5.0,
-    max_pending: Annotated[int, typer.Option(help="requests in flight; more get 429")] = 64,
-    max_body_mb: Annotated[float, typer.Option(help="largest request body (413)")] = 64.0,
-    max_audio_seconds: Annotated[
-        float, typer.Option(help="longest input_audio, by its header")
-    ] = 1200.0,
-    max_tokens: Annotated[int, typer.Option(help="largest max_tokens a request may ask")] = 8192,
+    max_pending: MaxPendingOption = 64,
+    max_body_mb: MaxBodyOption = 64.0,
+    max_audio_seconds: MaxAudioOption = 1200.0,
+    max_tokens: MaxTokensOption = 8192,
     device: Annotated[str | None, typer.Option(help="cuda, cuda:1, cpu (default: best)")] = None,
     dtype: Annotated[str | None, typer.Option(help="bf16, fp16 or fp32")] = None,
     part_seconds: Annotated[
@@ -513,20 +524,12 @@ def serve_cmd(
     ] = None,
 ) -> None:
     """Serve Music Flamingo (OpenAI-compatible audio chat API) and the web page."""
-    from pydantic import ValidationError
-
-    from musicflamingo.llm.server import Limits
     from musicflamingo.serve.app import serve
 
     if max_batch < 1 or batch_window_ms < 0:
         raise fail("--max-batch must be at least 1 and --batch-window-ms not negative", 2)
-    try:
-        limits = Limits(
-            max_pending=max_pending,
-            max_body_bytes=int(max_body_mb * 2**20),
-            max_audio_seconds=max_audio_seconds,
-            max_tokens=max_tokens,
-        )
+
+    def start(limits) -> None:
         serve(
             model,
             host=host,
@@ -540,10 +543,8 @@ def serve_cmd(
             part_seconds=part_seconds,
             work_dir=work_dir,
         )
-    except ValidationError as e:
-        raise fail(f"bad limit: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}", 2) from None
-    except ValueError as e:
-        raise fail(str(e), 2) from None
+
+    _serve_with_limits(start, max_pending, max_body_mb, max_audio_seconds, max_tokens)
 
 
 class _RunByDefault(TyperGroup):

@@ -29,14 +29,20 @@ def audio_parts(messages: list[Message]) -> list[dict[str, Any]]:
     ]
 
 
-@contextmanager
-def _as_file(part: dict[str, Any]) -> Iterator[Path]:
+def part_bytes(part: dict[str, Any]) -> tuple[bytes, str]:
+    """The bytes of an ``input_audio`` part and the file suffix its ``format`` names (""
+    when none or odd); `LLMRequestError` when the data is not base64."""
     try:
         data = base64.b64decode(str(part.get("data", "")), validate=True)
     except (binascii.Error, ValueError):
         raise LLMRequestError("input_audio data is not valid base64") from None
     fmt = str(part.get("format") or "")
-    suffix = f".{fmt}" if fmt.isalnum() and len(fmt) <= 8 else ""
+    return data, (f".{fmt}" if fmt.isalnum() and len(fmt) <= 8 else "")
+
+
+@contextmanager
+def _as_file(part: dict[str, Any]) -> Iterator[Path]:
+    data, suffix = part_bytes(part)
     with tempfile.NamedTemporaryFile(prefix="mf-input-", suffix=suffix) as f:
         f.write(data)
         f.flush()

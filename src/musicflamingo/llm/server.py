@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import httpx
 from fastapi import FastAPI, Request
@@ -96,6 +96,9 @@ class ChatBody(BaseModel):
     stream: bool = False
 
 
+Body = TypeVar("Body", bound=ChatBody)
+
+
 class Refused(Exception):
     """A request refused with ``status`` and an OpenAI-shaped one-line error body."""
 
@@ -144,23 +147,36 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _parse(raw: bytes, limits: Limits) -> tuple[dict[str, Any], ChatBody, int]:
-    """The raw payload, its validated form and the token budget; 400 on any mistake."""
+def validate_body(raw: bytes, schema: type[Body]) -> tuple[dict[str, Any], Body]:
+    """The raw JSON payload and its validated form; 400 with one line on any mistake."""
     try:
         payload = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise bad_request(f"the body is not JSON ({type(e).__name__})") from None
     try:
-        body = ChatBody.model_validate(payload)
+        return payload, schema.model_validate(payload)
     except ValidationError as e:
         raise bad_request(one_line(e)) from None
-    if body.stream:
-        raise bad_request("streaming is not supported: send stream=false")
+
+
+def token_budget(body: ChatBody, limits: Limits, default: int | None) -> int | None:
+    """``max_completion_tokens`` or ``max_tokens`` (else ``default``); 400 outside 1 to
+    the server's ``max_tokens``."""
     tokens = body.max_completion_tokens or body.max_tokens
     if tokens is None:
-        tokens = min(DEFAULT_MAX_TOKENS, limits.max_tokens)
-    if not 1 <= tokens <= limits.max_tokens:
+        tokens = default
+    if tokens is not None and not 1 <= tokens <= limits.max_tokens:
         raise bad_request(f"max_tokens must be 1-{limits.max_tokens}, not {tokens}")
+    return tokens
+
+
+def _parse(raw: bytes, limits: Limits) -> tuple[dict[str, Any], ChatBody, int]:
+    """The raw payload, its validated form and the token budget; 400 on any mistake."""
+    payload, body = validate_body(raw, ChatBody)
+    if body.stream:
+        raise bad_request("streaming is not supported: send stream=false")
+    tokens = token_budget(body, limits, min(DEFAULT_MAX_TOKENS, limits.max_tokens))
+    assert tokens is not None
     return payload, body, tokens
 
 
@@ -290,6 +306,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_bind(host: str, api_key: str | None) -> None:
+    """`ValueError` for a ``host`` reachable from other machines without an API key."""
+    if not api_key and not is_loopback(host):
+        raise ValueError(
+            f"--host {host} is reachable from other machines: set an API key "
+            f"(--api-key or {API_KEY_ENV})"
+        )
+
+
 def serve(
     spec: str = "embedded",
     *,
@@ -302,11 +327,7 @@ def serve(
     """Serve until interrupted; `ValueError` for a non-loopback ``host`` without a key."""
     import uvicorn
 
-    if not api_key and not is_loopback(host):
-        raise ValueError(
-            f"--host {host} is reachable from other machines: set an API key "
-            f"(--api-key or {API_KEY_ENV})"
-        )
+    check_bind(host, api_key)
     llm = make_llm(spec, threads)
     print(f"serving {llm.model_id} on http://{host}:{port}/v1", flush=True)
     app = create_app(llm, limits, api_key=api_key or None)

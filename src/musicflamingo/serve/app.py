@@ -40,8 +40,8 @@ from musicflamingo.llm.server import (
     Limits,
     Refused,
     bad_request,
+    check_bind,
     free_port,
-    is_loopback,
     read_body,
     wait_up,
 )
@@ -384,11 +384,7 @@ def serve(
     """Serve until interrupted; `ValueError` for a non-loopback ``host`` without a key."""
     import uvicorn
 
-    if not api_key and not is_loopback(host):
-        raise ValueError(
-            f"--host {host} is reachable from other machines: set an API key "
-            f"(--api-key or {API_KEY_ENV})"
-        )
+    check_bind(host, api_key)
     ctx = ServeContext(
         limits=limits or Limits(), api_key=api_key or None, model_id=model, work_dir=work_dir
     )

@@ -16,10 +16,16 @@ import time
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from musicflamingo.llm.base import one_line
-from musicflamingo.llm.server import ChatBody, Limits, Refused, bad_request
+from musicflamingo.llm.server import (
+    ChatBody,
+    Limits,
+    Refused,
+    bad_request,
+    token_budget,
+    validate_body,
+)
 from musicflamingo.model.prompts import Role
 from musicflamingo.model.report import Answer
 
@@ -64,20 +70,11 @@ class Conversation(BaseModel):
 def parse_body(raw: bytes, limits: Limits) -> tuple[AudioChatBody, Conversation, int | None]:
     """The validated body, its conversation and the token budget (None: the runtime's
     own); 400 with one line on any mistake."""
-    try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise bad_request(f"the body is not JSON ({type(e).__name__})") from None
-    try:
-        body = AudioChatBody.model_validate(payload)
-    except ValidationError as e:
-        raise bad_request(one_line(e)) from None
+    _, body = validate_body(raw, AudioChatBody)
     fmt = (body.response_format or {}).get("type", "text")
     if fmt != "text":
         raise bad_request(f"response_format {fmt!r} is not supported here; use text")
-    tokens = body.max_completion_tokens or body.max_tokens
-    if tokens is not None and not 1 <= tokens <= limits.max_tokens:
-        raise bad_request(f"max_tokens must be 1-{limits.max_tokens}, not {tokens}")
+    tokens = token_budget(body, limits, None)
     return body, conversation(body), tokens
 
 

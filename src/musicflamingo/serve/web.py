@@ -21,8 +21,6 @@ process (`serve.jobs`), never on the event loop.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import shutil
 import tempfile
@@ -39,6 +37,8 @@ from starlette.requests import ClientDisconnect
 
 from musicflamingo import audio
 from musicflamingo.analyze import FACTS_FILE
+from musicflamingo.llm.audio_in import part_bytes
+from musicflamingo.llm.base import LLMRequestError
 from musicflamingo.llm.server import Refused, bad_request, read_body
 from musicflamingo.serve.auth import require_key
 from musicflamingo.serve.context import ServeContext
@@ -63,13 +63,15 @@ def _audio_json(raw: bytes) -> tuple[str, bytes]:
     """``{"input_audio": {"data": base64, "format": "mp3"}}`` -> (a file name, the bytes)."""
     try:
         part = json.loads(raw)["input_audio"]
-        data = base64.b64decode(str(part["data"]), validate=True)
-        fmt = str(part.get("format") or "")
+        if not isinstance(part, dict) or "data" not in part:
+            raise KeyError("data")
     except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError):
         raise bad_request('expected {"input_audio": {"data": base64, "format": ...}}') from None
-    except (binascii.Error, ValueError):
-        raise bad_request("input_audio data is not valid base64") from None
-    return "song" + (f".{fmt}" if fmt.isalnum() and len(fmt) <= 8 else ""), data
+    try:
+        data, suffix = part_bytes(part)
+    except LLMRequestError as e:
+        raise bad_request(str(e)) from None
+    return "song" + suffix, data
 
 
 def _check_audio(path: Path, max_seconds: float) -> None:
