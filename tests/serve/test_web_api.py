@@ -260,3 +260,23 @@ def test_a_key_protects_the_api_but_not_the_page(tmp_path: Path) -> None:
             s.url + "/v1/audio/jobs", content=b"x", headers={"Authorization": "Bearer sesame"}
         )
         assert _error(r, 400)
+
+
+def test_the_event_stream_ends_with_the_finished_job(tmp_path: Path) -> None:
+    """The job finishes (on the listener thread) while an event is on its way: the stream
+    still sends the finished job before it ends."""
+    import asyncio
+
+    from musicflamingo.serve.jobs import Job, Jobs
+    from musicflamingo.serve.web import job_stream
+
+    async def events() -> list[str]:
+        job = Job("j1", "a.ogg", tmp_path, tmp_path / "song.ogg", status="running")
+        stream = job_stream(job)
+        first = await anext(stream)
+        job.status = "done"
+        Jobs._pulse(job)  # what the listener does after every change
+        return [first, *[e async for e in stream]]
+
+    sent = [json.loads(e.split("data: ", 1)[1]) for e in asyncio.run(events())]
+    assert [e["status"] for e in sent] == ["running", "done"]

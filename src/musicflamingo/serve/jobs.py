@@ -149,11 +149,13 @@ class Job:
         return self.status in ("done", "failed")
 
     def view(self) -> JobView:
-        files = [f for f in DOWNLOADS if (self.folder / f).is_file()] if self.finished else []
+        status = self.status  # once: another thread may finish the job meanwhile
+        finished = status in ("done", "failed")
+        files = [f for f in DOWNLOADS if (self.folder / f).is_file()] if finished else []
         return JobView(
             id=self.id,
             name=self.name,
-            status=self.status,
+            status=status,
             stages=list(self.stages.values()),
             error=self.error,
             files=files,

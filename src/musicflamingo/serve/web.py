@@ -103,6 +103,22 @@ def _sse(event: str, data: str) -> str:
     return f"event: {event}\ndata: {data}\n\n"
 
 
+async def job_stream(job: Job) -> AsyncIterator[str]:
+    """``event: job`` with the job's JSON now and after every change, until it ends. Each
+    event is one snapshot and the stream ends on a finished one, so the last event always
+    shows the job's end (the job may finish while an event is on its way)."""
+    while True:
+        changed = job.changed
+        view = job.view()
+        yield _sse("job", view.model_dump_json())
+        if view.status in ("done", "failed"):
+            return
+        try:
+            await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
+        except TimeoutError:
+            yield ": keep-alive\n\n"
+
+
 def create_router(ctx: ServeContext) -> APIRouter:
     """The page (``/``), its static files, ``/v1/audio/analyze`` and the job routes."""
     from musicflamingo.facts.extract import FactsConfig
@@ -206,20 +222,8 @@ def create_router(ctx: ServeContext) -> APIRouter:
     async def job_events(job_id: str) -> StreamingResponse:
         """``event: job`` with the job's JSON now and after every change, until it ends."""
         job = job_of(job_id)
-
-        async def stream() -> AsyncIterator[str]:
-            while True:
-                changed = job.changed
-                yield _sse("job", job.view().model_dump_json())
-                if job.finished:
-                    return
-                try:
-                    await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+        return StreamingResponse(job_stream(job), media_type="text/event-stream", headers=headers)
 
     @router.get("/v1/audio/jobs/{job_id}/files/{name}", dependencies=keyed)
     async def job_file(job_id: str, name: str) -> FileResponse:
