@@ -35,6 +35,20 @@ def main() -> None:
     """Music Flamingo tools."""
 
 
+LyricsModelOption = Annotated[
+    str,
+    typer.Option(
+        help="bundled:base (multilingual), bundled:tiny.en, or a faster-whisper model id "
+        "or path; 'none' skips lyrics"
+    ),
+]
+
+
+def _lyrics_model(choice: str) -> str | None:
+    """``--lyrics-model`` as `FactsConfig.lyrics_model` ('none': None, no lyrics)."""
+    return None if choice.lower() == "none" else choice
+
+
 @app.command("analyze")
 def analyze_cmd(
     paths: Annotated[list[str], typer.Argument(help="audio/video files, folders or globs")],
@@ -43,13 +57,7 @@ def analyze_cmd(
     ),
     fmt: Annotated[str, typer.Option("--format", help="terminal output: table or json")] = "table",
     workers: Annotated[int, typer.Option(help="worker processes for folders")] = 0,
-    lyrics_model: Annotated[
-        str,
-        typer.Option(
-            help="bundled:base (multilingual), bundled:tiny.en, or a faster-whisper model id "
-            "or path; 'none' skips lyrics"
-        ),
-    ] = DEFAULT_MODEL,
+    lyrics_model: LyricsModelOption = DEFAULT_MODEL,
     max_duration: Annotated[float, typer.Option(help="longest file accepted, seconds")] = (
         audio.MAX_DURATION
     ),
@@ -98,7 +106,7 @@ def analyze_cmd(
         raise fail(f"no audio files found in {' '.join(paths)}")
     n_workers = workers or min(len(songs), os.cpu_count() or 1)
     config = FactsConfig(
-        lyrics_model=None if lyrics_model.lower() == "none" else lyrics_model,
+        lyrics_model=_lyrics_model(lyrics_model),
         max_duration=max_duration,
         beat_tracker=RHYTHM[rhythm],
         threads=max(1, (os.cpu_count() or 1) // n_workers),
@@ -305,7 +313,7 @@ def skills_build(
     judge_endpoint: Annotated[str | None, typer.Option(help="optional LLM judge")] = None,
     judge_model: Annotated[str | None, typer.Option()] = None,
     api_key: ApiKeyOption = None,
-    lyrics_model: Annotated[str, typer.Option(help="'none' skips lyrics")] = DEFAULT_MODEL,
+    lyrics_model: LyricsModelOption = DEFAULT_MODEL,
     retry_failed: Annotated[bool, typer.Option(help="retry songs whose writing failed")] = False,
 ) -> None:
     """Stages 1-4 over SONGS into OUT: Audio Flamingo JSON, Parquet shards, manifest."""
@@ -329,9 +337,7 @@ def skills_build(
             captioner=captioner,
             executor=executor,
             workers=workers,
-            facts_config=FactsConfig(
-                lyrics_model=None if lyrics_model.lower() == "none" else lyrics_model
-            ),
+            facts_config=FactsConfig(lyrics_model=_lyrics_model(lyrics_model)),
             judge=_text_llm(judge_endpoint, judge_model, api_key),
             retry_failed=retry_failed,
         )
@@ -522,8 +528,10 @@ def serve_cmd(
     work_dir: Annotated[
         Path | None, typer.Option(help="folder for uploaded songs and their analyses")
     ] = None,
+    lyrics_model: LyricsModelOption = DEFAULT_MODEL,
 ) -> None:
-    """Serve Music Flamingo (OpenAI-compatible audio chat API) and the web page."""
+    """Serve Music Flamingo (OpenAI-compatible audio chat API) and the web page (its
+    analyses measure lyrics with ``--lyrics-model``)."""
     from musicflamingo.serve.app import serve
 
     if max_batch < 1 or batch_window_ms < 0:
@@ -542,6 +550,7 @@ def serve_cmd(
             dtype=dtype,
             part_seconds=part_seconds,
             work_dir=work_dir,
+            lyrics_model=_lyrics_model(lyrics_model),
         )
 
     _serve_with_limits(start, max_pending, max_body_mb, max_audio_seconds, max_tokens)

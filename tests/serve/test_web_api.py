@@ -134,7 +134,7 @@ def test_job_streams_its_stages_then_serves_its_files(server: Server, clip: Path
     assert [n for n in order if n in running] == list(dict.fromkeys(running))
     states = {s["name"]: s["state"] for s in last["stages"]}
     assert states["decode"] == states["report"] == "done"
-    assert states["lyrics"] == "skipped" and states["chords"] == "done"
+    assert "lyrics" not in states and states["chords"] == "done"  # the server's lyrics are off
     assert dict(last["summary"])["Key"].startswith("C major")
     assert set(last["files"]) == {
         "facts.json",
@@ -260,6 +260,24 @@ def test_a_key_protects_the_api_but_not_the_page(tmp_path: Path) -> None:
             s.url + "/v1/audio/jobs", content=b"x", headers={"Authorization": "Bearer sesame"}
         )
         assert _error(r, 400)
+
+
+def test_serve_with_lyrics_model_none_runs_jobs_without_a_lyrics_stage(
+    clip: Path, tmp_path: Path
+) -> None:
+    from musicflamingo.serve.app import launch
+
+    args = ("--lyrics-model", "none", "--work-dir", str(tmp_path))
+    with launch(None, args=args) as served:
+        r = httpx.post(f"{served.url}/v1/audio/jobs?name=a.ogg", content=clip.read_bytes())
+        assert r.status_code == 202, r.text
+        base = f"{served.url}/v1/audio/jobs/{r.json()['id']}"
+        last = _events(f"{base}/events")[-1]
+        assert last["status"] == "done", last
+        stages = [s["name"] for s in last["stages"]]
+        assert "lyrics" not in stages and {"decode", "chords", "report"} <= set(stages)
+        facts = SongFacts.model_validate_json(httpx.get(f"{base}/files/facts.json").text)
+        assert facts.lyrics is None and facts.undetected["lyrics"] == "lyrics not requested"
 
 
 def test_the_event_stream_ends_with_the_finished_job(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from musicflamingo import audio
+from musicflamingo.facts import lyrics
 from musicflamingo.llm.audio_in import decode_audio
 from musicflamingo.llm.base import LLMRequestError, one_line
 from musicflamingo.llm.server import (
@@ -380,13 +381,21 @@ def serve(
     dtype: str | None = None,
     part_seconds: float | None = None,
     work_dir: Path | None = None,
+    lyrics_model: str | None = lyrics.DEFAULT_MODEL,
 ) -> None:
-    """Serve until interrupted; `ValueError` for a non-loopback ``host`` without a key."""
+    """Serve until interrupted; `ValueError` for a non-loopback ``host`` without a key.
+    The page's analyses measure lyrics with ``lyrics_model`` (None: no lyrics)."""
     import uvicorn
+
+    from musicflamingo.facts.extract import FactsConfig
 
     check_bind(host, api_key)
     ctx = ServeContext(
-        limits=limits or Limits(), api_key=api_key or None, model_id=model, work_dir=work_dir
+        limits=limits or Limits(),
+        api_key=api_key or None,
+        model_id=model,
+        work_dir=work_dir,
+        facts_config=FactsConfig(lyrics_model=lyrics_model),
     )
     app = create_app(
         ctx,

@@ -206,6 +206,8 @@ class Jobs:
         """Queue the job's song (already saved at ``job.song``) for the workers."""
         if not outputs:
             job.stages.pop("report")
+        if self.config.lyrics_model is None:
+            job.stages.pop("lyrics")
         job.started = time.monotonic()
         args = (job.id, str(job.song), str(job.folder), self.config, outputs)
         pool = self._executor()
