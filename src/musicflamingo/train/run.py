@@ -139,9 +139,10 @@ def _last_checkpoint(out: Path) -> str | None:
 def _at_max_steps(checkpoint: str, recipe: Recipe) -> bool:
     """Whether ``checkpoint`` is the recipe's last step (a run killed before its final save):
     the Trainer resumed there mid-epoch would take one step past ``max_steps``."""
-    steps = int(recipe.args.get("max_steps", -1))
-    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
-    return 0 < steps <= int(state["global_step"])
+    steps, path = int(recipe.args.get("max_steps", -1)), Path(checkpoint) / "trainer_state.json"
+    if steps <= 0 or not path.is_file():
+        return False
+    return steps <= int(json.loads(path.read_text())["global_step"])
 
 
 def _restore(trainer: Any, checkpoint: str, *, lora: bool) -> None:
