@@ -12,11 +12,11 @@ from musicflamingo.facts.extract import FactsConfig, analyze
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.inputs import output_folder
 from musicflamingo.report import markdown, plots
-from musicflamingo.runner import RunSummary, run_jobs
 from musicflamingo.util import atomic_write
 
 if TYPE_CHECKING:
     from musicflamingo.model.report import ListenReport
+    from musicflamingo.runner import RunSummary
 
 FACTS_FILE = "facts.json"
 REPORT_FILE = "report.md"
@@ -90,6 +90,8 @@ def analyze_many(
     workers: int,
     force: bool = False,
 ) -> RunSummary[Job]:
+    from musicflamingo.runner import run_jobs  # its process pool and progress bar: folders only
+
     jobs = [Job(s.absolute(), output_folder(s, out, root)) for s in songs]
     summary = run_jobs(
         jobs,
