@@ -93,7 +93,7 @@ def test_essentia_algorithms_are_built_on_first_use():
 def test_facts_path_leaves_heavy_libraries_unimported(tmp_path):
     """Regression: every `analyze` paid for importing librosa (and numba's JIT), mir_eval,
     scipy.signal (both load scipy.stats) and all of essentia's algorithms before hearing
-    any music. (Songs long enough for the octave check and sections still load librosa.)"""
+    any music. (A whole song, octave check and sections included: test_facts_parity.py.)"""
     path = tmp_path / "tone.wav"
     sf.write(path, tone(2.0, 44_100).T, 44_100)
     code = (
