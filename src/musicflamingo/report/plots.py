@@ -53,7 +53,6 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -76,8 +75,9 @@ def _bands(ax: Axes, facts: SongFacts, order: list[str], label: bool) -> None:
 
 
 def chord_figure(facts: SongFacts) -> Figure:
-    """Chords as boxes over the beat grid, one row per minute (the last row ends at the
-    song's end), section bands behind."""
+    """Chords as boxes over the beat grid, one row per minute, section bands behind. The
+    time axis ends at the song's end; below a first full minute, the last row is as much
+    shorter as its span, so every row has the same seconds per inch."""
     end = max(facts.duration, 1e-3)
     rows = max(1, int(np.ceil(end / ROW_SECONDS)))
     fig = _figure(14, 1.6 * rows + 0.6)
@@ -118,6 +118,11 @@ def chord_figure(facts: SongFacts) -> Figure:
     if not facts.chords:
         axes[0].text(0.5, 0.45, "no chords detected", transform=axes[0].transAxes, ha="center")
     fig.suptitle("Chords on the beat grid (thin: beats, thick: downbeats; bands: sections)")
+    fig.tight_layout()
+    if rows > 1:
+        box = axes[-1].get_position()
+        share = (end - (rows - 1) * ROW_SECONDS) / ROW_SECONDS
+        axes[-1].set_position((box.x0, box.y0, box.width * share, box.height))
     return fig
 
 
@@ -139,6 +144,7 @@ def _curve(facts: SongFacts, path: Path, title: str, ylabel: str, draw) -> Path:
         ax.legend(loc="lower right", fontsize=8)
     else:
         ax.text(0.5, 0.5, "none detected", transform=ax.transAxes, ha="center")
+    fig.tight_layout()
     return _save(fig, path)
 
 
