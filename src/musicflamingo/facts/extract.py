@@ -24,7 +24,7 @@ from musicflamingo.facts.forked import Forked
 from musicflamingo.facts.form import estimate_sections
 from musicflamingo.facts.meter import estimate_meter, meter_from_downbeats
 from musicflamingo.facts.schema import SongFacts
-from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key
+from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key, key_changes
 
 BEAT_TRACKERS: dict[str, Callable[[np.ndarray, int], rhythm.Beats]] = {
     "essentia-multifeature": rhythm.essentia_beats,
@@ -101,7 +101,7 @@ def analyze(
             pitched = spec.song_tonalness() >= MIN_TONALNESS
         with t.stage("key"):
             facts.key = estimate_key(song.samples, song.sr, spec.chroma.mean(axis=1), pitched)
-            facts.backends["key"] = "essentia-KeyExtractor(edma)+krumhansl-runner-up"
+            facts.backends["key"] = "essentia-KeyExtractor(bgate, 8192/4096)+krumhansl-runner-up"
         if facts.key is None:
             facts.undetected["key"] = "no tonal centre (flat pitch profile or weak key strength)"
             facts.undetected["chords"] = "no tonal content"
@@ -146,6 +146,11 @@ def analyze(
                 facts.tempo = rhythm.tempo_from_beats(regrouped, pitched) or facts.tempo
             facts.downbeats = [round(float(b), 3) for b in result.downbeats]
             facts.backends["meter"] = meter_backend
+    if facts.chords and facts.beats:
+        with t.stage("chords"):
+            facts.chords = harmony.snap_to_beats(facts.chords, facts.beats)
+            facts.progression = harmony.summarize([c.label for c in facts.chords])
+            facts.backends["chords"] += ", changes snapped to beats"
     if facts.key is None and facts.tempo is None:
         facts.undetected["sections"] = "no musical content (no beat, no tonal centre)"
         facts.undetected["lyrics"] = "no musical content"
@@ -154,6 +159,9 @@ def analyze(
         grid = np.asarray(facts.downbeats or facts.beats[::4])
         facts.sections = estimate_sections(grid, spec, facts.duration, facts.chords)
         facts.backends["sections"] = "bar-structure-features"
+    if facts.key is not None:
+        with t.stage("key"):
+            facts.keys = key_changes(mid.samples, mid.sr, facts.key, facts.sections, facts.chords)
     del spec
     if config.lyrics_model is None:
         facts.undetected["lyrics"] = "lyrics not requested"

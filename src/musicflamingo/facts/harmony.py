@@ -1,5 +1,6 @@
 """Chords: Chordino (NNLS chroma + HMM, the paper's tool) through the Vamp host, labels in
-Harte syntax, and a compact progression summary like "Am F C G ×4"."""
+Harte syntax, changes moved onto the beat grid, and a compact progression summary like
+"Am F C G ×4"."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import numpy as np
 
 from musicflamingo import theory
 from musicflamingo.facts.schema import ChordSegment
-from musicflamingo.facts.tonality import PITCHES_SHARP
 from musicflamingo.theory import pitch_class
 
 # Chordino's chord-dictionary suffixes -> Harte shorthands.
@@ -35,7 +35,12 @@ _QUALITY = {
 }
 _SHORT = {v: k for k, v in _QUALITY.items()}
 _DEGREE = ["1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7"]
-MIN_CHORD_SECONDS = 0.3  # shorter Chordino segments merge into their neighbour
+PITCHES_SHARP = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+# Chordino's block and step at 44.1 kHz. The Vamp host counts them in samples, so at other
+# rates they are scaled to cover the same seconds (at 22.05 kHz the plugin's own sizes
+# doubled its frames: 0.02 less majmin WCSR on the dev split).
+CHORDINO_BLOCK, CHORDINO_STEP = 16_384, 2_048
+SNAP_SECONDS = 0.2  # a chord change this close to a beat moves onto it
 
 
 def _vamp_path() -> str:
@@ -75,9 +80,17 @@ def chordino(samples: np.ndarray, sr: int, duration: float) -> list[ChordSegment
     os.environ.setdefault("VAMP_PATH", _vamp_path())
     import vamp
 
-    events = vamp.collect(samples, sr, "nnls-chroma:chordino", output="simplechord")["list"]
+    scale = sr / 44_100
+    events = vamp.collect(
+        samples,
+        sr,
+        "nnls-chroma:chordino",
+        output="simplechord",
+        block_size=round(CHORDINO_BLOCK * scale),
+        step_size=round(CHORDINO_STEP * scale),
+    )["list"]
     changes = [(float(e["timestamp"].to_float()), chordino_to_harte(e["label"])) for e in events]
-    return merge_short(tile(changes, duration))
+    return tile(changes, duration)
 
 
 def tile(changes: list[tuple[float, str]], duration: float) -> list[ChordSegment]:
@@ -92,14 +105,27 @@ def tile(changes: list[tuple[float, str]], duration: float) -> list[ChordSegment
     return segs
 
 
-def merge_short(segs: list[ChordSegment]) -> list[ChordSegment]:
-    """Fold blips shorter than MIN_CHORD_SECONDS into the preceding segment; join repeats."""
+def snap_to_beats(
+    segs: list[ChordSegment], beats: list[float], tolerance: float = SNAP_SECONDS
+) -> list[ChordSegment]:
+    """Chord segments with each change within ``tolerance`` of a beat moved onto it;
+    segments left empty vanish and neighbours with the same label join."""
+    if not segs:
+        return []
+    grid = np.asarray(beats, dtype=float)
+    starts = [s.start for s in segs]
+    for i in range(1, len(starts) if len(grid) else 0):
+        near = float(grid[np.abs(grid - starts[i]).argmin()])
+        if abs(near - starts[i]) <= tolerance:
+            starts[i] = max(near, starts[i - 1])
     out: list[ChordSegment] = []
-    for s in segs:
-        if out and (s.label == out[-1].label or s.end - s.start < MIN_CHORD_SECONDS):
-            out[-1] = out[-1].model_copy(update={"end": s.end})
+    for s, start, end in zip(segs, starts, [*starts[1:], segs[-1].end], strict=True):
+        if end <= start:
+            continue
+        if out and out[-1].label == s.label:
+            out[-1] = out[-1].model_copy(update={"end": round(end, 3)})
         else:
-            out.append(s)
+            out.append(ChordSegment(start=round(start, 3), end=round(end, 3), label=s.label))
     return out
 
 

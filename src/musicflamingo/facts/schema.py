@@ -12,7 +12,7 @@ from pydantic import Field
 from musicflamingo.audio import SourceInfo  # its home is audio; SongFacts.source is one
 from musicflamingo.util import Record
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: `keys`, the key per section of a modulating song
 
 
 class TempoPoint(Record):
@@ -53,6 +53,17 @@ class Key(Record):
     mode: str
     confidence: float = Field(ge=0, le=1)
     runner_up: KeyCandidate | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.tonic} {self.mode}"
+
+
+class KeySpan(Record):
+    start: float
+    end: float
+    tonic: str
+    mode: str
 
     @property
     def label(self) -> str:
@@ -115,6 +126,10 @@ class SongFacts(Record):
     downbeats: list[float] = Field(default_factory=list)
     meter: Meter | None = None
     key: Key | None = None
+    keys: list[KeySpan] = Field(
+        default_factory=list,
+        description="key per section, spans tiling the song, when it modulates (else empty)",
+    )
     chords: list[ChordSegment] = Field(default_factory=list)
     progression: str = ""
     sections: list[Section] = Field(default_factory=list)
