@@ -1,13 +1,13 @@
-"""Sections: bar-synchronous structure features for boundaries, repeat labels.
+"""Sections: bar-synchronous structure features for boundaries, repeat groups, roles.
 
 No maintained offline structure model exists, so this is a classic estimator on the bar
 grid: boundaries are peaks of structure-feature novelty (Serrà et al. 2014: how the
 repetition pattern of timbre (MFCC), harmony (chroma) and energy changes from bar to
 bar, on librosa's recurrence matrix and time-lag form, computed here as librosa does
-with numpy); segments are then labelled by comparing their bar sequences, so a repeat
-reuses its letter (A … A), a close variant gets a prime (A′), and a short, unrepeated
-first or last segment is called intro or outro.
-"""
+with numpy); segments are then grouped by comparing their bar sequences, so a repeat
+reuses its letter (A … A) and a close variant gets a prime (A′); the groups' order,
+returns and loudness then name the parts a musician would write: intro, verse,
+pre-chorus, chorus, bridge, outro (the letter stays where no role can be told)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ SMOOTH_BARS = 2.0
 MIN_SECTION_BARS = 4
 SAME = 0.6  # mean bar cosine for a repeat (repeats score ~0.85, different parts < 0.3)
 VARIANT = 0.45  # … for a varied repeat (prime)
+SHIFT_BARS = 2  # repeats are compared with their starts up to this many bars apart
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -112,17 +113,23 @@ def pick_boundaries(nov: np.ndarray, min_gap: int = MIN_SECTION_BARS) -> list[in
 
 
 def _similarity(feats: np.ndarray, a: tuple[int, int], b: tuple[int, int]) -> float:
-    """Mean cosine of two bar sequences aligned from their starts (shorter one's length)."""
-    n = min(a[1] - a[0], b[1] - b[0])
-    if n == 0:
-        return 0.0
-    x, y = feats[:, a[0] : a[0] + n], feats[:, b[0] : b[0] + n]
-    return float((x * y).sum(axis=0).mean())
+    """Mean cosine of two bar sequences, aligned from their starts or with one shifted by
+    up to `SHIFT_BARS` (a boundary a bar early or late), the best alignment; at least
+    `MIN_SECTION_BARS` bars (or the shorter span) overlap."""
+    best = 0.0
+    for shift in range(-SHIFT_BARS, SHIFT_BARS + 1):
+        i, j = a[0] + max(shift, 0), b[0] + max(-shift, 0)
+        n = min(a[1] - i, b[1] - j)
+        if n < min(MIN_SECTION_BARS, a[1] - a[0], b[1] - b[0]) or n <= 0:
+            continue
+        x, y = feats[:, i : i + n], feats[:, j : j + n]
+        best = max(best, float((x * y).sum(axis=0).mean()))
+    return best
 
 
-def label_segments(feats: np.ndarray, spans: list[tuple[int, int]]) -> list[str]:
-    """Letters by repeat (same letter for a repeat, a prime for a variant), in order of
-    first appearance; a short, unrepeated first or last segment is intro or outro."""
+def group_segments(feats: np.ndarray, spans: list[tuple[int, int]]) -> list[str]:
+    """Repetition letters in order of first appearance: a repeat reuses its letter, a
+    close variant gets a prime (A′)."""
     group: list[int] = []  # cluster id per span
     variant: list[bool] = []
     heads: list[tuple[int, int]] = []  # first span of each cluster
@@ -136,24 +143,69 @@ def label_segments(feats: np.ndarray, spans: list[tuple[int, int]]) -> list[str]
             heads.append(span)
             group.append(len(heads) - 1)
             variant.append(False)
+    return [_letter(g) + ("′" if v else "") for g, v in zip(group, variant, strict=True)]
+
+
+def _letter(k: int) -> str:
+    return chr(ord("A") + k) if k < 26 else f"S{k}"
+
+
+def bar_intensity(edges: np.ndarray, spec: Spectral) -> np.ndarray:
+    """How loud and busy each bar is: z-scored loudness (mean log-mel, dB) plus z-scored
+    onset strength (note density), one value per bar."""
+    loud = beat_sync(spec.logmel.mean(axis=0, keepdims=True), spec, edges)[0]
+    busy = beat_sync(spec.onset[None, :], spec, edges)[0]
+    z = [(x - x.mean()) / (x.std() + 1e-9) for x in (loud, busy)]
+    return z[0] + z[1]
+
+
+def roles(groups: list[str], spans: list[tuple[int, int]], intensity: np.ndarray) -> list[str]:
+    """Functional labels from the repetition letters: the most repeated, loudest
+    recurring group is the chorus; the recurring group heard before choruses the verse
+    (and one that always leads into a chorus the pre-chorus); a one-off between choruses
+    the bridge; an unrepeated short (or, in a song with returns, quiet) first/last
+    segment intro/outro. A group only heard in one run (A A B, a chorale's repeated
+    opening) does not return: where nothing returns, the letters stay."""
     n = len(spans)
-    lengths = [b - a for a, b in spans]
-    typical = float(np.median(lengths))
-    edge = {}
+    base = [g.rstrip("′") for g in groups]
+    members: dict[str, list[int]] = {}
+    runs: dict[str, list[int]] = {}  # where each run of a group starts (A A: heard once)
+    for i, g in enumerate(base):
+        members.setdefault(g, []).append(i)
+        if i == 0 or base[i - 1] != g:
+            runs.setdefault(g, []).append(i)
+    lengths = np.array([b - a for a, b in spans], float)
+    level = np.array([intensity[a:b].mean() for a, b in spans])
+    out: list[str | None] = [None] * n
+    repeated = [g for g, starts in runs.items() if len(starts) > 1]  # it returns
     for pos, word in ((0, "intro"), (n - 1, "outro")):
-        if n >= 3 and group.count(group[pos]) == 1 and lengths[pos] <= 0.75 * typical:
-            edge[pos] = word
-    letters: dict[int, str] = {}
-    out = []
-    for i, g in enumerate(group):
-        if i in edge:
-            out.append(edge[i])
+        edge_only = set(members[base[pos]]) <= {0, n - 1}  # an opening that also closes
+        short = lengths[pos] <= 0.75 * float(np.median(lengths))
+        quiet = bool(repeated) and level[pos] < np.median(level)
+        if n >= 3 and edge_only and (short or quiet):
+            out[pos] = word
+    inner = [g for g in repeated if any(out[i] is None for i in members[g])]
+    if not inner:
+        return [role or g for role, g in zip(out, groups, strict=True)]
+    chorus = max(inner, key=lambda g: len(runs[g]) + level[members[g]].mean())
+    choruses = members[chorus]
+    verses = [g for g in inner if g != chorus and runs[g][0] < choruses[-1]]
+    verse = max(verses, key=lambda g: (len(runs[g]), -runs[g][0]), default=None)
+    for g in inner:
+        if g == chorus:
+            role = "chorus"
+        elif g == verse:
+            role = "verse"
+        elif all(i + 1 in runs[chorus] for i in members[g]):
+            role = "pre-chorus"
+        else:
             continue
-        if g not in letters:
-            k = len(letters)
-            letters[g] = chr(ord("A") + k) if k < 26 else f"S{k}"
-        out.append(letters[g] + ("′" if variant[i] else ""))
-    return out
+        for i in members[g]:
+            out[i] = out[i] or role
+    for i in range(1, n - 1):
+        if out[i] is None and len(runs[base[i]]) == 1 and choruses[0] < i < choruses[-1]:
+            out[i] = "bridge"
+    return [role or g for role, g in zip(out, groups, strict=True)]
 
 
 def estimate_sections(
@@ -170,6 +222,7 @@ def estimate_sections(
                 start=0.0,
                 end=round(duration, 3),
                 label="A",
+                group="A",
                 progression=_progression(chords, 0.0, duration),
             )
         ]
@@ -177,13 +230,18 @@ def estimate_sections(
     cuts = pick_boundaries(structure_novelty(feats))
     idx = [0, *cuts, feats.shape[1]]
     spans = list(zip(idx[:-1], idx[1:], strict=True))
-    labels = label_segments(feats, spans)
+    groups = group_segments(feats, spans)
+    labels = roles(groups, spans, bar_intensity(edges, spec))
     times = [0.0, *[float(edges[i]) for i in cuts], duration]
     return [
         Section(
-            start=round(a, 3), end=round(b, 3), label=lab, progression=_progression(chords, a, b)
+            start=round(a, 3),
+            end=round(b, 3),
+            label=lab,
+            group=group,
+            progression=_progression(chords, a, b),
         )
-        for a, b, lab in zip(times[:-1], times[1:], labels, strict=True)
+        for a, b, lab, group in zip(times[:-1], times[1:], labels, groups, strict=True)
     ]
 
 

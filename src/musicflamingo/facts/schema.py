@@ -12,7 +12,8 @@ from pydantic import Field
 from musicflamingo.audio import SourceInfo  # its home is audio; SongFacts.source is one
 from musicflamingo.util import Record
 
-SCHEMA_VERSION = "1.1"  # 1.1: `keys`, the key per section of a modulating song
+SCHEMA_VERSION = "1.2"  # 1.1: `keys`, the key per section of a modulating song;
+# 1.2: Section.group (repetition letter) beside a functional Section.label
 
 
 class TempoPoint(Record):
@@ -79,7 +80,8 @@ class ChordSegment(Record):
 class Section(Record):
     start: float
     end: float
-    label: str  # "A", "B", "A′", "intro", "outro"
+    label: str  # "intro", "verse", "pre-chorus", "chorus", "bridge", "outro"; else "A", "B"
+    group: str = ""  # repetition letter: sections sharing it repeat ("B′": a varied repeat)
     progression: str = ""
 
 
