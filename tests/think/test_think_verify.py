@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from musicflamingo.facts.schema import Section
 from musicflamingo.think.verify import check_step, check_trace, split_steps
 
 INSTRUMENTS = ["Acoustic Grand Piano", "Electric Bass (finger)", "Violin", "drums"]
@@ -74,6 +75,33 @@ def test_steps_are_list_items_or_sentences_and_numbers_stay_whole():
 )
 def test_each_kind_of_claim(facts, step, expected, reason):
     check = check_step(step, facts, INSTRUMENTS)
+    assert check.verdict == expected, check.claims
+    if reason:
+        assert reason in check.reasons
+
+
+@pytest.mark.parametrize(
+    ("step", "expected", "reason"),
+    [
+        ("Around 0:32 the chorus section begins.", "ok", None),
+        ("The Chorus part arrives at 1:10.", "wrong", "section_time_mismatch"),
+        ("The verse section returns twice.", "ok", None),
+        ("The bridge section enters at 0:40.", "wrong", "section_unknown"),
+        ("Around 0:32 the B section begins.", "ok", None),  # the repetition letter
+    ],
+)
+def test_functional_section_names(facts, step, expected, reason):
+    """Sections named verse/chorus are checked by their names and by their letters."""
+    named = facts.model_copy(
+        update={
+            "sections": [
+                Section(start=0, end=32, label="verse", group="A"),
+                Section(start=32, end=64, label="chorus", group="B"),
+                Section(start=64, end=96, label="verse", group="A"),
+            ]
+        }
+    )
+    check = check_step(step, named, INSTRUMENTS)
     assert check.verdict == expected, check.claims
     if reason:
         assert reason in check.reasons

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from musicflamingo import theory
 from musicflamingo.facts.harmony import short_name, triad
-from musicflamingo.facts.schema import SongFacts
+from musicflamingo.facts.schema import Section, SongFacts
 from musicflamingo.skills import checks
 from musicflamingo.util import clock
 
@@ -102,7 +102,7 @@ _SECTION_COUNT = re.compile(
     rf"\b{_COUNT}\s+(?:(?:distinct|separate|main|clear|formal|large)\s+(?:sections|parts)"
     r"|sections)\b)"
 )
-_SECTION_NAME = r"(?:[A-H]['′’]?|intro|outro)"
+_SECTION_NAME = r"(?:[A-H]['′’]?|(?i:intro|outro|verse|pre-chorus|chorus|bridge))"
 _SECTION_AT = re.compile(
     rf"(?:\b(?:the\s+)?({_SECTION_NAME})\s+(?:section|part)\b[^.;]{{0,40}}?"
     r"(?i:\b(?:at|from|around|near|by)\s+)(\d{1,2}:[0-5]\d)"
@@ -397,6 +397,11 @@ def _label_base(label: str) -> str:
     return label.rstrip("'′’").lower()
 
 
+def _named(section: Section, name: str) -> bool:
+    """Whether a stated name ("chorus", "B") is this section's label or repetition group."""
+    return name in (_label_base(section.label), _label_base(section.group))
+
+
 def section_claims(step: str, facts: SongFacts) -> list[Claim]:
     """Section counts ("five sections"), how often a labelled section recurs, when it
     starts (within `SECTION_SLACK`) and the bar count (within `BAR_SLACK`)."""
@@ -415,7 +420,7 @@ def section_claims(step: str, facts: SongFacts) -> list[Claim]:
         label = _label_base(m.group(1))
         word = m.group(3) or m.group(2)
         n = {"once": 1, "twice": 2, "thrice": 3}.get(word.lower()) or _count(word)
-        heard = sum(_label_base(s.label) == label for s in sections)
+        heard = sum(_named(s, label) for s in sections)
         # "returns twice" may count the returns or every appearance
         if not sections:
             out.append(Claim("sections", m.group(0), "unverifiable", "sections_unmeasured"))
@@ -426,22 +431,23 @@ def section_claims(step: str, facts: SongFacts) -> list[Claim]:
             out.append(Claim("sections", m.group(0), "wrong", "section_count_mismatch", detail))
     for m in _SECTION_AT.finditer(step):
         label = _label_base(m.group(1) or m.group(4))
+        shown = label.upper() if len(label) == 1 else label  # "B", "chorus"
         at = m.group(2) or m.group(3)
         minutes, seconds = at.split(":")
         t = int(minutes) * 60 + int(seconds)
-        starts = [s.start for s in sections if _label_base(s.label) == label]
+        starts = [s.start for s in sections if _named(s, label)]
         if not sections:
             out.append(Claim("section_time", m.group(0), "unverifiable", "sections_unmeasured"))
         elif not starts:
-            detail = f"no section {label.upper()} was found"
+            detail = f"no section {shown} was found"
             out.append(Claim("section_time", m.group(0), "wrong", "section_unknown", detail))
         elif any(s - SECTION_SLACK <= t <= s + SECTION_SLACK for s in starts):
             out.append(Claim("section_time", m.group(0), "ok"))
-        elif any(s.start <= t < s.end for s in sections if _label_base(s.label) == label):
+        elif any(s.start <= t < s.end for s in sections if _named(s, label)):
             out.append(Claim("section_time", m.group(0), "ok"))  # "the B section at 0:30"
         else:
             when = ", ".join(clock(s) for s in starts)
-            detail = f"{label.upper()} starts at {when}, not {at}"
+            detail = f"{shown} starts at {when}, not {at}"
             out.append(Claim("section_time", m.group(0), "wrong", "section_time_mismatch", detail))
     for m in _BARS.finditer(step):
         n, bars = _count(m.group(1)), len(facts.downbeats)
