@@ -108,12 +108,14 @@ def test_tempo_drift_is_reported(fixture_facts):
     assert steady.stable and abs(steady.bpm - 126) < 1.5
 
 
-def test_sections_repeat_letters(fixture_facts):
+def test_sections_name_verse_and_chorus(fixture_facts):
+    """The march's intro A B A B outro (B the louder part) as a musician writes it, with
+    the repetition letters beside the names."""
     _, facts = fixture_facts["song05_march_bb"]
     labels = [s.label for s in facts.sections]
-    assert labels[0] == "intro" and labels[-1] == "outro"
-    body = [x.rstrip("′") for x in labels[1:-1]]
-    assert body == ["A", "B", "A", "B"]
+    assert labels == ["intro", "verse", "chorus", "verse", "chorus", "outro"], labels
+    groups = [s.group.rstrip("′") for s in facts.sections]
+    assert groups[1] == groups[3] != groups[2] == groups[4]
     assert all(s.progression for s in facts.sections)
 
 

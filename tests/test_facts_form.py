@@ -11,8 +11,12 @@ import pytest
 from media import FIXTURES
 
 from musicflamingo import audio
+from musicflamingo.audio import SourceInfo
 from musicflamingo.facts import features, form
 from musicflamingo.facts.schema import Section, SongFacts
+from musicflamingo.report.markdown import render
+from musicflamingo.skills.factsheet import factsheet
+from musicflamingo.skills.rulewriter import caption_aspects
 
 # the fixtures' scores write the verse as A and the louder chorus (energy 2) as B
 ROLE_OF = {"intro": "intro", "A": "verse", "B": "chorus", "outro": "outro"}
@@ -97,3 +101,29 @@ def test_facts_without_group_still_load():
     old = {"start": 0.0, "end": 8.0, "label": "A", "progression": ""}
     assert Section.model_validate(old).group == ""
     assert "group" in SongFacts.model_json_schema()["$defs"]["Section"]["properties"]
+
+
+def test_reports_show_the_part_names_and_letters():
+    """The march's measured sections as the Markdown report, the caption writer's fact sheet
+    and the rule writer's sentences show them: part names, with the letters beside them."""
+    _, sections = sections_of("song05_march_bb")
+    facts = SongFacts(
+        source=SourceInfo(
+            path="march.ogg",
+            container="ogg",
+            codec="vorbis",
+            sample_rate=44100,
+            channels=1,
+            size_bytes=1,
+        ),
+        duration=sections[-1].end,
+        sections=sections,
+    )
+    chorus = next(s for s in sections if s.label == "chorus")
+    md = render(facts)
+    assert "| Sections | intro verse chorus verse chorus outro |" in md
+    assert f"| chorus | {chorus.group} |" in md
+    sheet = factsheet(facts)
+    assert {"label": "chorus", "group": chorus.group}.items() <= sheet["sections"][2].items()
+    text = caption_aspects(sheet, [])["structure_dynamics"]
+    assert "The chorus spans" in text and "The chorus and the verse come back" in text

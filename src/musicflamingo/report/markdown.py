@@ -76,12 +76,13 @@ def render(facts: SongFacts, plots: dict[str, Path] | None = None) -> str:
         out += ["![chord timeline](chords.png)", ""]
     if facts.sections:
         bars = facts.meter.beats_per_bar if facts.meter else None
-        out += ["## Sections", "", "| # | time | label | bars | chords |", "|---|---|---|---|---|"]
+        out += ["## Sections", "", "| # | time | label | group | bars | chords |"]
+        out.append("|---|---|---|---|---|---|")
         for i, s in enumerate(facts.sections, 1):
             n = sum(s.start - 0.05 <= d < s.end - 0.05 for d in facts.downbeats) if bars else "—"
             out.append(
-                f"| {i} | {clock(s.start, 1)}–{clock(s.end, 1)} | {s.label} | {n} | "
-                f"{s.progression or '—'} |"
+                f"| {i} | {clock(s.start, 1)}–{clock(s.end, 1)} | {s.label} | "
+                f"{s.group or '—'} | {n} | {s.progression or '—'} |"
             )
         out.append("")
     if plots:

@@ -19,7 +19,8 @@ def _r(x: float | None) -> float | None:
 def factsheet(facts: SongFacts) -> dict[str, Any]:
     """Tempo, key, meter, chords, sections, loudness, vocals and lyrics; ``None`` where not
     measured, with the reason under ``not_available``. ``chords`` lists ``[start seconds,
-    Harte label]`` changes ("N": no chord), each lasting until the next."""
+    Harte label]`` changes ("N": no chord), each lasting until the next; each section has
+    its part's name (``label``: verse, chorus, …) and its repetition letter (``group``)."""
     loud = facts.loudness
     return {
         "duration_seconds": _r(facts.duration),
@@ -31,7 +32,13 @@ def factsheet(facts: SongFacts) -> dict[str, Any]:
         "chord_progression": facts.progression or None,
         "chords": [[_r(c.start), c.label] for c in facts.chords[:MAX_CHORDS]],
         "sections": [
-            {"start": _r(s.start), "end": _r(s.end), "label": s.label, "chords": s.progression}
+            {
+                "start": _r(s.start),
+                "end": _r(s.end),
+                "label": s.label,
+                "group": s.group,
+                "chords": s.progression,
+            }
             for s in facts.sections
         ],
         "loudness": {"integrated_lufs": _r(loud.integrated_lufs), "range_lu": _r(loud.range_lu)}

@@ -27,6 +27,13 @@ _KEYS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _METERS = ["4/4", "3/4", "6/8", "2/4", "5/4"]
 
 
+def _section(label: str, first: bool = False) -> str:
+    """How a sentence names a section: "the chorus" (a part's name), "section A" (a
+    repetition letter); capitalised when ``first`` in the sentence."""
+    name = f"the {label}" if label.islower() else f"section {label}"
+    return name[0].upper() + name[1:] if first else name
+
+
 def _task_text(messages: list[Message]) -> str:
     """The last user message with JSON blocks: the task, also when it is being re-asked."""
     texts = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
@@ -251,11 +258,13 @@ def caption_aspects(f: dict[str, Any], notes: list[str]) -> dict[str, str]:
         else "The sections could not be determined."
     ]
     for s in sections[:8]:
-        struct.append(f"Section {s['label']} spans {s['start']:.0f} to {s['end']:.0f} seconds.")
+        name = _section(s["label"], first=True)
+        struct.append(f"{name} spans {s['start']:.0f} to {s['end']:.0f} seconds.")
     labels = [s["label"] for s in sections]
     repeats = sorted({x for x in labels if labels.count(x) > 1})
     if repeats:
-        struct.append(f"Sections labelled {' and '.join(repeats)} come back later in the song.")
+        back = " and ".join([_section(repeats[0], first=True), *map(_section, repeats[1:])])
+        struct.append(f"{back} come back later in the song.")
     struct.append(
         "Energy builds and recedes with the form: repeated sections return with the same "
         "material, so the listener hears recognisable landmarks as the song goes on, and "
@@ -397,7 +406,7 @@ def qa_items(f: dict[str, Any], notes: list[str]) -> list[dict]:
                 "Which section lasts the longest?",
                 "comparison",
                 "structural",
-                f"Section {longest['label']}, from {longest['start']:.0f} to "
+                f"{_section(longest['label'], first=True)}, from {longest['start']:.0f} to "
                 f"{longest['end']:.0f} seconds.",
                 "Its span is the widest.",
                 seconds=[longest["start"], longest["end"]],

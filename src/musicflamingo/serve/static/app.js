@@ -280,7 +280,8 @@ function renderTimeline() {
     const base = s.label.replace(/′+$/, "");
     if (!order.includes(base)) order.push(base);
     const colour = SECTION_COLOURS[order.indexOf(base) % SECTION_COLOURS.length];
-    return segment(sections, s.start, s.end, s.label, `Section ${s.label}, ${clock(s.start)} to ${clock(s.end)}`, colour, true);
+    const group = s.group && s.group !== s.label ? ` (${s.group})` : "";
+    return segment(sections, s.start, s.end, s.label, `Section ${s.label}${group}, ${clock(s.start)} to ${clock(s.end)}`, colour, true);
   });
   for (const b of f.beats) grid.append(el("span", { class: "tick", style: `left:${b * pps}px` }));
   const every = pps < 20 ? 4 : 1;
