@@ -62,3 +62,22 @@ def test_a_piece_of_one_section_has_no_boundary_to_score() -> None:
     assert (
         score(Estimate(sections=[(0.0, 10.0, "A"), (10.0, 20.0, "B")]), TRUTH)["section_f_3"] == 1.0
     )
+
+
+def test_section_labels_are_scored_by_repeats_and_by_name() -> None:
+    """Pairwise/NCE F ask which parts repeat, whatever their names; section_names asks
+    for the same part names, only where the truth names verse and chorus."""
+    song = [(0.0, 4.0, "intro"), (4.0, 12.0, "verse"), (12.0, 20.0, "chorus")]
+    song += [(20.0, 28.0, "verse"), (28.0, 36.0, "chorus")]
+    named = TRUTH.model_copy(update={"sections": song, "duration": 36.0})
+    letters = [(a, b, {"verse": "A", "chorus": "B"}.get(x, x)) for a, b, x in song]
+    same = score(Estimate(sections=song), named)
+    assert same["section_pairwise_f"] == same["section_nce_f"] == same["section_names"] == 1.0
+    by_letter = score(Estimate(sections=letters), named)
+    assert by_letter["section_pairwise_f"] == 1.0 and by_letter["section_names"] == 4 / 36
+    swapped = [(a, b, {"verse": "chorus", "chorus": "verse"}.get(x, x)) for a, b, x in song]
+    assert score(Estimate(sections=swapped), named)["section_names"] == 4 / 36
+    # letters in the truth (intro A B A B): repeats are scored, names are not
+    lettered = named.model_copy(update={"sections": letters})
+    s = score(Estimate(sections=song), lettered)
+    assert s["section_pairwise_f"] == 1.0 and s["section_names"] is None

@@ -108,16 +108,40 @@ def _chords(ref: list, est: list, duration: float) -> dict[str, float]:
     return out
 
 
-def _sections(ref: list, est: list, duration: float) -> dict[str, float]:
+PART_NAMES = {"intro", "verse", "pre-chorus", "chorus", "bridge", "outro"}
+
+
+def _sections(ref: list, est: list, duration: float) -> dict[str, float | None]:
+    """Boundary F at 0.5 and 3 s; label agreement as mir_eval's pairwise frame F and
+    normalized conditional entropy F (which parts repeat, whatever their names); and, where
+    the truth names verse/chorus, the share of time the estimate gives the same name."""
+    named = bool((PART_NAMES - {"intro", "outro"}) & {x[2] for x in ref})
     if not est:
-        return {"section_f_0.5": 0.0, "section_f_3": 0.0}
+        zero: dict[str, float | None] = dict.fromkeys(SECTION_METRICS, 0.0)
+        return zero | {"section_names": 0.0 if named else None}
     ri = np.array([[a, b] for a, b, _ in ref])
     ei = np.array([[a, b] for a, b, _ in est])
     ei[-1, 1] = ri[-1, 1]
-    return {
+    out: dict[str, float | None] = {
         f"section_f_{w:g}": float(mir_eval.segment.detection(ri, ei, window=w, trim=True)[2])
         for w in (0.5, 3.0)
     }
+    rl = [x[2] for x in ref]
+    ei, el = mir_eval.util.adjust_intervals(
+        ei, [x[2] for x in est], ri[0, 0], ri[-1, 1], "N", "N"
+    )  # the estimate cut or padded to the truth's span
+    out["section_pairwise_f"] = float(mir_eval.segment.pairwise(ri, rl, ei, el)[2])
+    out["section_nce_f"] = float(mir_eval.segment.nce(ri, rl, ei, el)[2])
+    out["section_names"] = None
+    if named:
+        t = np.arange(0.0, ri[-1, 1], 0.1)
+        ref_at = np.array(rl)[np.searchsorted(ri[:, 1], t, side="right").clip(0, len(rl) - 1)]
+        est_at = np.array(el)[np.searchsorted(ei[:, 1], t, side="right").clip(0, len(el) - 1)]
+        out["section_names"] = float((ref_at == est_at).mean())
+    return out
+
+
+SECTION_METRICS = ("section_f_0.5", "section_f_3", "section_pairwise_f", "section_nce_f")
 
 
 def _f_measure(ref: list[float], est: list[float] | None) -> float | None:
@@ -157,7 +181,7 @@ def score(est: Estimate, truth: Truth) -> dict[str, float | None]:
         # one section has no inner boundary: mir_eval (trim=True) would score every system 0
         out.update(_sections(truth.sections, est.sections, truth.duration))
     else:
-        out["section_f_0.5"] = out["section_f_3"] = None
+        out.update(dict.fromkeys((*SECTION_METRICS, "section_names")))
     return out
 
 
