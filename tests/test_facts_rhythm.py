@@ -89,3 +89,42 @@ def test_bars_of_three_quarters_regroup_into_two_dotted_quarters():
     regrouped = two_beats_per_bar(beats, downbeats)
     assert np.allclose(regrouped, np.arange(0.75, 12.0, 0.75))
     assert rhythm.at_level(rhythm.Beats(beats, 120.0, 0.8), regrouped).bpm == pytest.approx(80)
+
+
+def _bars_audio(per_bar: int, bars: int = 12, bpm: float = 120.0) -> tuple[np.ndarray, np.ndarray]:
+    """A synthesised piece in bars of ``per_bar`` quarter beats: a click on every beat,
+    a kick and a new triad (C F G A minor, in turn) on every downbeat. Returns the
+    22.05 kHz samples and the beat times."""
+    from musicflamingo.facts.features import SR
+
+    period = 60.0 / bpm
+    beats = np.arange(bars * per_bar) * period + 0.5
+    t = np.arange(int((beats[-1] + 1.0) * SR)) / SR
+    y = np.zeros_like(t)
+    rng = np.random.default_rng(0)
+    triads = ((60, 64, 67), (65, 69, 72), (67, 71, 74), (69, 72, 76))
+    for k, b in enumerate(beats):
+        i = int(b * SR)
+        click = rng.standard_normal(int(0.02 * SR)) * np.exp(-np.arange(int(0.02 * SR)) / 80)
+        y[i : i + len(click)] += 0.2 * click
+        if k % per_bar == 0:
+            n = int(per_bar * period * SR)
+            seg = t[:n]
+            y[i : i + n] += 0.8 * np.sin(2 * np.pi * 55 * seg) * np.exp(-seg / 0.15)
+            chord = triads[(k // per_bar) % len(triads)]
+            tone = sum(np.sin(2 * np.pi * 440 * 2 ** ((m - 69) / 12) * seg) for m in chord)
+            y[i : i + n][: len(tone)] += 0.1 * tone[: len(y) - i]
+    return y.astype(np.float32), beats
+
+
+@pytest.mark.parametrize("per_bar", [3, 4, 5])
+def test_meter_counts_three_four_and_five_beat_bars(per_bar):
+    """Bars of 5 beats are a candidate (5/4 was read as 4/4 before): each bar length is
+    found with its phase from the chords and kicks on the downbeats."""
+    from musicflamingo.facts.features import spectral
+    from musicflamingo.facts.meter import estimate_meter
+
+    samples, beats = _bars_audio(per_bar)
+    found = estimate_meter(beats, spectral(samples), beats[per_bar::per_bar])
+    assert found is not None and found.meter.label == f"{per_bar}/4"
+    assert np.allclose(found.downbeats, beats[::per_bar])
