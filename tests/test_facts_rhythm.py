@@ -128,3 +128,27 @@ def test_meter_counts_three_four_and_five_beat_bars(per_bar):
     found = estimate_meter(beats, spectral(samples), beats[per_bar::per_bar])
     assert found is not None and found.meter.label == f"{per_bar}/4"
     assert np.allclose(found.downbeats, beats[::per_bar])
+
+
+def test_unsure_fast_eighths_are_halved_to_the_beat():
+    """A slow chorale-like texture (a new chord each beat, notes on every eighth) tracked
+    in its eighths at 124 BPM with essentia's "low" confidence is halved to 62 BPM on the
+    beats that carry the chord changes (the rule stopped at "very low" and 130 BPM)."""
+    from musicflamingo.facts.features import SR, spectral
+
+    period = 60.0 / 62
+    eighths = np.arange(64) * period / 2 + 0.5
+    t = np.arange(int((eighths[-1] + 1.0) * SR)) / SR
+    y = np.zeros_like(t)
+    triads = ((60, 64, 67), (65, 69, 72), (67, 71, 74), (57, 60, 64))
+    n = int(period / 2 * SR)
+    for k, b in enumerate(eighths):
+        seg = t[:n]
+        chord = triads[(k // 2) % len(triads)]
+        tone = sum(np.sin(2 * np.pi * 440 * 2 ** ((m - 69) / 12) * seg) for m in chord)
+        i = int(b * SR)
+        y[i : i + n] += (0.1 * tone * np.exp(-seg / 0.2))[: len(y) - i]
+    tracked = rhythm.Beats(eighths, 124.0, 0.25)
+    found = rhythm.resolve_octave(tracked, spectral(y.astype(np.float32)))
+    assert found.bpm == pytest.approx(62.0)
+    assert np.allclose(found.times, eighths[::2])

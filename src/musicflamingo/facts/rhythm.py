@@ -18,7 +18,8 @@ MAX_JITTER = 0.025  # median change between successive beat intervals / interval
 DRIFT_TOLERANCE = 0.04
 CHUNK_SECONDS = 300.0
 CHUNK_OVERLAP = 15.0
-UNSURE_FAST_BPM = 130.0
+LOW_CONFIDENCE = 1.5 / ESSENTIA_MAX_CONFIDENCE  # essentia's "low" band and below
+UNSURE_FAST_BPM = 120.0
 OCTAVE_SPAN = 180.0  # seconds of onset envelope (from the middle) for the octave check
 
 
@@ -94,15 +95,16 @@ def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
     """Second opinion on the metrical level. Slow music without drums is often tracked in
     its eighth notes; halve (keep every other beat, on the parity with stronger onsets) when
     the onset-autocorrelation tempo (`onset_tempo`) is half the tracker's, or when the
-    tracker itself is unsure (essentia's "very low" confidence) of a tempo above 130 BPM.
-    The second rule is a prior tuned on our fixtures (two chorales), stated as such."""
+    tracker itself is unsure (essentia's "low" confidence or below) of a tempo above 120
+    BPM. The second rule is a prior tuned on chorales (fixtures and the dev split, where
+    slow four-part textures are tracked in their eighth notes), stated as such."""
     if len(beats.times) < 16:  # too few beats to judge
         return beats
     frame_rate = features.SR / features.HOP
     span = int(OCTAVE_SPAN * frame_rate)  # the tempogram's memory grows with length
     mid = max(0, (len(spec.onset) - span) // 2)
     other = onset_tempo(spec.onset[mid : mid + span], frame_rate)
-    unsure_fast = beats.confidence < MIN_CONFIDENCE and beats.bpm > UNSURE_FAST_BPM
+    unsure_fast = beats.confidence < LOW_CONFIDENCE and beats.bpm > UNSURE_FAST_BPM
     if len(beats.times) < 16 or (
         abs(other * 2 / beats.bpm - 1) > DRIFT_TOLERANCE and not unsure_fast
     ):
