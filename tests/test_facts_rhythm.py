@@ -68,12 +68,15 @@ def test_batched_network_matches_madmom():
 @pytest.mark.slow
 def test_madmom_backend_finds_tempo_beats_and_bars():
     """A waltz: three beats a bar, the bars' phase and the tempo right; the facts name the
-    backend (~15 s on 2 cores)."""
+    backends (the meter reads the network's downbeat activation as one of its cues;
+    ~15 s on 2 cores)."""
     truth = Truth.load(FIXTURES / "song03_waltz_g.json")
     config = FactsConfig(beat_tracker=RHYTHM["madmom"], lyrics_model=None)
     facts = analyze(FIXTURES / "song03_waltz_g.ogg", config)
     assert facts.backends["beats"] == "madmom-rnn-dbn"
-    assert facts.backends["meter"] == "madmom-rnn-dbn(bars)"
+    assert facts.backends["meter"] == (
+        "beat-synchronous-correlation+madmom-rnn-dbn(downbeat activation)"
+    )
     s = score(Estimate.from_facts(facts), truth)
     assert facts.meter is not None and facts.meter.label == "3/4"
     assert s["tempo_acc1"] == 1.0 and s["beat_f"] > 0.95 and s["downbeat_f"] > 0.9, s
@@ -152,3 +155,20 @@ def test_unsure_fast_eighths_are_halved_to_the_beat():
     found = rhythm.resolve_octave(tracked, spectral(y.astype(np.float32)))
     assert found.bpm == pytest.approx(62.0)
     assert np.allclose(found.times, eighths[::2])
+
+
+def test_a_trackers_downbeat_activation_sets_the_bars():
+    """Equal clicks carry no bar cue; a tracker's downbeat probability peaking on every
+    third beat (from the second) makes the bars three beats long, in that phase."""
+    from musicflamingo.facts.features import SR, spectral
+    from musicflamingo.facts.meter import estimate_meter
+
+    beats = np.arange(36) * 0.5 + 0.5
+    y = np.zeros(int((beats[-1] + 1.0) * SR), dtype=np.float32)
+    click = np.random.default_rng(0).standard_normal(400) * np.exp(-np.arange(400) / 80)
+    for b in beats:
+        y[int(b * SR) : int(b * SR) + 400] += 0.2 * click.astype(np.float32)
+    evidence = np.where(np.arange(36) % 3 == 1, 0.8, 0.1)
+    found = estimate_meter(beats, spectral(y), np.empty(0), evidence)
+    assert found is not None and found.meter.beats_per_bar == 3
+    assert np.allclose(found.downbeats, beats[1::3])

@@ -22,7 +22,7 @@ from musicflamingo.facts.features import SR as FEATURE_SR
 from musicflamingo.facts.features import spectral
 from musicflamingo.facts.forked import Forked
 from musicflamingo.facts.form import estimate_sections
-from musicflamingo.facts.meter import estimate_meter, meter_from_downbeats
+from musicflamingo.facts.meter import estimate_meter
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key, key_changes
 
@@ -129,12 +129,11 @@ def analyze(
         facts.undetected["meter"] = "no steady beat"
     else:
         with t.stage("meter"):
-            if beats.downbeats is None:
-                result = estimate_meter(beats.times, spec, harmony.chord_changes(facts.chords))
-                meter_backend = "beat-synchronous-correlation"
-            else:
-                result = meter_from_downbeats(beats.times, beats.downbeats, spec)
-                meter_backend = f"{config.beat_tracker}(bars)"
+            changes = harmony.chord_changes(facts.chords)
+            result = estimate_meter(beats.times, spec, changes, beats.bar_evidence)
+            meter_backend = "beat-synchronous-correlation"
+            if beats.bar_evidence is not None:  # the tracker's downbeat activation as a cue
+                meter_backend += f"+{config.beat_tracker}(downbeat activation)"
         if result is None:
             facts.beats = [round(float(b), 3) for b in beats.times]
             facts.undetected["meter"] = "too few beats"

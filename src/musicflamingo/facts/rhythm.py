@@ -29,6 +29,7 @@ class Beats:
     bpm: float
     confidence: float
     downbeats: np.ndarray | None = None  # bar starts, from trackers that find them
+    bar_evidence: np.ndarray | None = None  # per beat: a tracker's bar-start probability
 
 
 def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]) -> Beats:
@@ -37,6 +38,7 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
     chunk, overlap = int(CHUNK_SECONDS * sr), int(CHUNK_OVERLAP * sr)
     times: list[np.ndarray] = []
     downs: list[np.ndarray] = []
+    evidence: list[np.ndarray] = []
     bpms, confs, weights = [], [], []
     for start in range(0, max(len(samples), 1), chunk):
         if start and len(samples) - start < overlap:
@@ -45,26 +47,33 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
         hi = len(samples) if len(samples) - start < chunk + overlap else start + chunk + overlap
         part = track(samples[lo:hi])
         t0, t1 = start / sr, hi / sr if hi == len(samples) else (start + chunk) / sr
-        for found, out in ((part.times, times), (part.downbeats, downs)):
-            if found is not None:
-                found = np.asarray(found, dtype=float) + lo / sr
-                out.append(found[(found >= t0) & (found < t1)])
+        found = np.asarray(part.times, dtype=float) + lo / sr
+        keep = (found >= t0) & (found < t1)
+        times.append(found[keep])
+        if part.bar_evidence is not None:
+            evidence.append(np.asarray(part.bar_evidence, dtype=float)[keep])
+        if part.downbeats is not None:
+            down = np.asarray(part.downbeats, dtype=float) + lo / sr
+            downs.append(down[(down >= t0) & (down < t1)])
         bpms.append(part.bpm)
         confs.append(part.confidence)
         weights.append(hi - lo)
         if hi == len(samples):
             break
     beats = np.concatenate(times) if times else np.empty(0)
+    bar_evidence = np.concatenate(evidence) if evidence else None
     if len(beats) > 2:  # drop stitching doubles closer than half a beat
         ibi = np.median(np.diff(beats))
-        beats = beats[np.concatenate([[True], np.diff(beats) > 0.5 * ibi])]
+        single = np.concatenate([[True], np.diff(beats) > 0.5 * ibi])
+        beats = beats[single]
+        bar_evidence = None if bar_evidence is None else bar_evidence[single]
     bpm = float(np.average(bpms, weights=weights)) if sum(weights) else 0.0
     conf = float(np.average(confs, weights=weights)) if sum(weights) else 0.0
     down = None
     if downs:  # keep the bar starts that survived as beats
         down = np.concatenate(downs)
         down = down[np.isin(down, beats)]
-    return Beats(beats, bpm, conf, down)
+    return Beats(beats, bpm, conf, down, bar_evidence)
 
 
 def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
