@@ -69,11 +69,11 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
         bar_evidence = None if bar_evidence is None else bar_evidence[single]
     bpm = float(np.average(bpms, weights=weights)) if sum(weights) else 0.0
     conf = float(np.average(confs, weights=weights)) if sum(weights) else 0.0
-    down = None
+    kept = None
     if downs:  # keep the bar starts that survived as beats
-        down = np.concatenate(downs)
-        down = down[np.isin(down, beats)]
-    return Beats(beats, bpm, conf, down, bar_evidence)
+        kept = np.concatenate(downs)
+        kept = kept[np.isin(kept, beats)]
+    return Beats(beats, bpm, conf, kept, bar_evidence)
 
 
 def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
