@@ -7,7 +7,8 @@ libraries and madmom measured in the same run.
         [--lyrics]
 
 Systems, all on the same files:
-- ours: `musicflamingo.facts.extract.analyze` (lyrics off), the default profile.
+- ours: `musicflamingo.facts.extract.analyze` (lyrics off), the default profile;
+  ours-madmom: the same with `--rhythm madmom` (not in the default --systems: slow here).
 - raw: the plain libraries with no post-processing, on the same decoded 44.1 kHz samples:
   essentia RhythmExtractor2013 (multifeature: tempo, beats), essentia KeyExtractor
   (default profile), Chordino 'simplechord' (labels converted to Harte, nothing merged).
@@ -49,7 +50,7 @@ from musicflamingo.util import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 44_100
-SYSTEMS = ("ours", "raw", "madmom")
+SYSTEMS = ("ours", "raw", "madmom", "ours-madmom")
 MADMOM_BARS = (2, 3, 4)
 BASELINE_VERSION = "plain-2"  # bump when run_raw or run_madmom change
 
@@ -58,6 +59,13 @@ def run_ours(path: Path, samples: np.ndarray) -> Estimate:
     from musicflamingo.facts.extract import FactsConfig, analyze
 
     return Estimate.from_facts(analyze(path, FactsConfig(lyrics_model=None, threads=1)))
+
+
+def run_ours_madmom(path: Path, samples: np.ndarray) -> Estimate:
+    from musicflamingo.facts.extract import RHYTHM, FactsConfig, analyze
+
+    config = FactsConfig(beat_tracker=RHYTHM["madmom"], lyrics_model=None, threads=1)
+    return Estimate.from_facts(analyze(path, config))
 
 
 def run_raw(path: Path, samples: np.ndarray) -> Estimate:
@@ -100,7 +108,7 @@ def run_madmom(path: Path, samples: np.ndarray) -> Estimate:
     )
 
 
-RUNNERS = {"ours": run_ours, "raw": run_raw, "madmom": run_madmom}
+RUNNERS = {"ours": run_ours, "raw": run_raw, "madmom": run_madmom, "ours-madmom": run_ours_madmom}
 
 
 def code_version() -> str:
@@ -126,7 +134,9 @@ def evaluate(
     for system in systems:
         cached = cache / system / f"{truth.name}.json"
         est, seconds = None, None
-        version = f"{data.get('render_id')}:{code if system == 'ours' else BASELINE_VERSION}"
+        version = (
+            f"{data.get('render_id')}:{code if system.startswith('ours') else BASELINE_VERSION}"
+        )
         if cached.exists():
             stored = json.loads(cached.read_text(encoding="utf-8"))
             if stored.get("version") == version:
@@ -272,7 +282,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test", "both"), default="dev")
     parser.add_argument("--limit", type=int, default=None, help="first N pieces of each split")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--systems", default=",".join(SYSTEMS[:3]))
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "facts-accuracy")
     parser.add_argument("--lyrics", action="store_true", help="also the demo's lyrics WER")
     parser.add_argument(
