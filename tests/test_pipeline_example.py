@@ -94,10 +94,12 @@ def test_three_training_stages_chain_with_checkpoints_and_logs(pipeline) -> None
     grpo = json.loads((out / "grpo" / "train_report.json").read_text())
     logs = [h for h in grpo["log_history"] if "reward" in h]
     assert len(logs) == STEPS["grpo"]
-    for h in logs:  # the paper's rewards were all asked; the QA ones scored every group
+    for h in logs:  # format and accuracy score every group (QA rows in each batch); a reward
+        # whose rows a batch lacks (captions) is left out, never logged as None
         assert h["completions/mean_length"] > 0
         assert h["rewards/format_reward/mean"] is not None
-        assert {"rewards/accuracy_reward/mean", "rewards/structured_thinking_reward/mean"} <= set(h)
+        assert h["rewards/accuracy_reward/mean"] is not None
+        assert all(v is not None for v in h.values())
 
 
 def test_eval_scores_the_trained_model(pipeline) -> None:

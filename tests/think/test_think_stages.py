@@ -99,7 +99,7 @@ def test_an_mcq_answer_may_be_given_by_its_letter():
 
 
 def test_clean_rewritten_dropped_and_still_wrong_traces(song):
-    """The noisy rule writer's four modes: a hash of the question picks one."""
+    """The noisy rule writer's four modes: a hash of the question and answer picks one."""
     engine = Engine(llm=ThinkRuleWriter(noise=True))
     seen = {}
     for n in range(40):

@@ -5,9 +5,9 @@ facts only (tempo, key, meter, a progression heard in order, a section entry, th
 for the metadata prompt it copies what the caption states. Every other request goes to the
 MF-Skills `RuleWriter`, so one server runs both engines. `noisy` (``serve-llm --llm
 musicflamingo.think.rulewriter:noisy``) puts known false steps into some drafts (chosen by
-a hash of the question) to exercise the rewrite and drop paths: kept, rewritten and fixed,
-dropped for too many wrong steps, rewritten and still wrong; and a wrong BPM in some
-metadata records. Tokens are counted as whitespace-separated words.
+a hash of the question and its answer) to exercise the rewrite and drop paths: kept,
+rewritten and fixed, dropped for too many wrong steps, rewritten and still wrong; and a
+wrong BPM in some metadata records. Tokens are counted as whitespace-separated words.
 """
 
 from __future__ import annotations
@@ -140,7 +140,11 @@ class ThinkRuleWriter(TextLLM):
         wrong step that the rewrite keeps."""
         if not self.noise:
             return 0
-        return zlib.crc32(str(item.get("question", "")).encode()) % 4
+        # question and answer: a song's questions come from few templates, and a hash of
+        # the question alone left whole builds without one of the four modes. Captions are
+        # only ever clean or fixed (a song's one caption trace is never dropped).
+        said = f"{item.get('question', '')}\n{item.get('answer', item.get('caption', ''))}"
+        return zlib.crc32(said.encode()) % (2 if item.get("task") == "caption" else 4)
 
     def respond(self, request: ChatRequest) -> Completion:
         name = (request.json_schema or {}).get("name", "")
