@@ -9,6 +9,7 @@ from mfdata import song_facts, synth
 from musicflamingo import audio
 from musicflamingo.facts.schema import Section
 from musicflamingo.model import MusicFlamingo, Request
+from musicflamingo.model.decoding import Output
 from musicflamingo.model.segments import Span, plan_parts
 
 MINUTES_25 = 25 * 60.0
@@ -92,3 +93,18 @@ def test_part_seconds_for_smaller_accelerators(mf) -> None:
     answer = small.caption(synth(300.0, seed=9), max_new_tokens=3)
     assert answer.heard == [(0.0, 120.0), (120.0, 240.0), (240.0, 300.0)]
     assert len(answer.parts) == 3 and not answer.truncated
+
+
+def test_merge_pass_keeps_the_conversation(mf) -> None:
+    """A follow-up question about a song heard in parts is merged with the turns before it."""
+    small = MusicFlamingo(mf.loaded, part_seconds=120)
+    history = [("system", "Answer as a session drummer."), ("user", "Name the groove.")]
+    history += [("assistant", "A shuffle in the pocket.")]
+    req = Request(synth(200.0, seed=9), "ask", question="And the fills?", history=history)
+    plan = small._plan(req, 0, [req.audio.samples])
+    assert len(plan.spans) == 2
+    parts = [Output("Busy toms.", 3, True), Output("Sparse snare.", 3, True)]
+    merge = small._merge_job(plan, parts).text
+    assert all(text in merge for _, text in history)
+    assert "Busy toms." in merge and "Sparse snare." in merge
+    assert merge.index("Name the groove.") < merge.index("And the fills?")

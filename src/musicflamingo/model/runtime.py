@@ -45,7 +45,7 @@ class Request:
     of a longer song (noted in the answer) instead of hearing it in parts. ``history``:
     earlier turns of a conversation (system, user, assistant) before this request's user
     turn; the audio goes with the first user turn (the merge pass of a song heard in parts
-    sees the request only). ``sampling`` and ``listener``: see `decoding`.
+    sees the same turns, without audio). ``sampling`` and ``listener``: see `decoding`.
     """
 
     audio: AudioInput | None
@@ -256,7 +256,7 @@ class MusicFlamingo:
         merge = prompts.merge_text(plan.request_text, plan.duration, answers)
         req = plan.request
         user = prompts.user_text(merge, think=req.think)
-        job = Job(prompts.render(self.processor, user, audio=False), self._budget(req))
+        job = Job(self._render(req, user, audio=False), self._budget(req))
         return self._follow(job, req, streams=True)
 
     def _budget(self, req: Request) -> int:
