@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from musicflamingo import audio
 from musicflamingo.facts.lyrics import DEFAULT_MODEL
+from musicflamingo.serve import BATCH_WINDOW, MAX_BATCH
 
 app = typer.Typer(
     add_completion=False,
@@ -512,10 +513,10 @@ def serve_cmd(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     api_key: ServerKeyOption = None,
-    max_batch: Annotated[int, typer.Option(help="requests decoded together at most")] = 8,
+    max_batch: Annotated[int, typer.Option(help="requests decoded together at most")] = MAX_BATCH,
     batch_window_ms: Annotated[
         float, typer.Option(help="how long to collect requests for a batch")
-    ] = 5.0,
+    ] = 1000 * BATCH_WINDOW,
     max_pending: MaxPendingOption = 64,
     max_body_mb: MaxBodyOption = 64.0,
     max_audio_seconds: MaxAudioOption = 1200.0,

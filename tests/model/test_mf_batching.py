@@ -6,7 +6,7 @@ import pytest
 from mfdata import synth
 
 from musicflamingo import audio
-from musicflamingo.model import Request
+from musicflamingo.model import MusicFlamingo, Request
 
 
 def _texts(model, requests: list[Request], **batching: int) -> list[str]:
@@ -90,3 +90,43 @@ def test_malformed_requests_fail_before_any_work(kwargs, message) -> None:
 def test_too_short_to_hear(mf) -> None:
     with pytest.raises(ValueError, match="too short"):
         mf.caption(synth(0.05), max_new_tokens=2)
+
+
+def test_prepared_features_are_taken_once_and_answer_the_same(mf, monkeypatch) -> None:
+    """A server prepares a song's features on its request thread; the model's thread takes
+    them instead of computing them, and the answer is the same as without."""
+    song = synth(9.5, seed=3)
+    ask = Request(song, "ask", question="What is the tempo?", max_new_tokens=10)
+    plain = mf.generate([ask], progress=False)[0].text
+    front = mf.frontend
+    computed: list[int] = []
+    compute = front._compute
+    monkeypatch.setattr(front, "_compute", lambda s: computed.append(len(s)) or compute(s))
+    mf.prepare(song)
+    assert computed == [len(song.samples)]
+    assert mf.generate([ask], progress=False)[0].text == plain
+    assert computed == [len(song.samples)]  # taken, not computed again
+    mf.generate([ask], progress=False)
+    assert len(computed) == 2  # taken once: the next call computes
+
+
+def test_prepared_features_are_bounded(mf, monkeypatch) -> None:
+    import musicflamingo.model.frontend as frontend
+
+    one = mf.frontend.features(synth(9.5, seed=4).samples).nbytes
+    monkeypatch.setattr(frontend, "PREPARED_BYTES", 2 * one)
+    songs = [synth(9.5, seed=s) for s in (5, 6, 7)]
+    for s in songs:
+        mf.prepare(s)
+    kept = list(mf.frontend._prepared)
+    assert len(kept) == 2 and frontend._digest(songs[0].samples) not in kept  # oldest dropped
+    mf.frontend._prepared.clear()
+
+
+def test_songs_not_heard_whole_are_not_prepared(mf) -> None:
+    parts = MusicFlamingo(mf.loaded, part_seconds=5)
+    parts.prepare(synth(0.05, seed=1))  # too short to hear
+    parts.prepare(synth(9.5, seed=1))  # heard in two parts
+    assert not parts.frontend._prepared
+    parts.prepare(synth(4.0, seed=1))
+    assert len(parts.frontend._prepared) == 1

@@ -4,10 +4,15 @@ the audio placeholder expanded, identical to the checkpoint's processor.
 The features come from the checkpoint's own Whisper feature extractor; the only difference
 from ``processor(...)`` is that the placeholder is expanded on token ids (one tokenizer call
 on the short prompt) instead of tokenising a string holding thousands of ``<sound>`` tokens.
+A server can `FrontEnd.prepare` a song's features on the thread that received it, so the
+thread that runs the model takes them ready-made instead of computing them in its turn.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +31,17 @@ class Features:
     mask: torch.Tensor
     n_tokens: int
 
+    @property
+    def nbytes(self) -> int:
+        return self.input_features.nbytes + self.mask.nbytes
+
+
+PREPARED_BYTES = 256 * 2**20  # prepared features kept at most (oldest dropped first)
+
+
+def _digest(samples: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(samples).data, digest_size=16).hexdigest()
+
 
 class FrontEnd:
     """Turns samples and rendered prompt text into the model's inputs."""
@@ -42,9 +58,29 @@ class FrontEnd:
         self.expansion = self.tokenizer(one, add_special_tokens=False)["input_ids"]
         if self.expansion.count(self.audio_token_id) != 1:
             raise ValueError(f"unexpected audio placeholder expansion {one!r}")
+        self._prepared: OrderedDict[str, Features] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def prepare(self, samples: np.ndarray) -> None:
+        """Compute the features of ``samples`` now; the next `features` call on the same
+        samples takes them (at most `PREPARED_BYTES` are kept, the oldest dropped first)."""
+        key, ready = _digest(samples), self._compute(samples)
+        with self._lock:
+            self._prepared[key] = ready
+            while sum(f.nbytes for f in self._prepared.values()) > PREPARED_BYTES:
+                self._prepared.popitem(last=False)
 
     def features(self, samples: np.ndarray) -> Features:
-        """Windows and features of mono ``samples`` at the processor's rate (within its cap)."""
+        """Windows and features of mono ``samples`` at the processor's rate (within its cap):
+        the prepared ones if `prepare` was called on the same samples, else computed now."""
+        if self._prepared:
+            with self._lock:
+                ready = self._prepared.pop(_digest(samples), None)
+            if ready is not None:
+                return ready
+        return self._compute(samples)
+
+    def _compute(self, samples: np.ndarray) -> Features:
         wins, _ = audio.windows(len(samples), self.sr, self.max_windows)
         chunks = [samples[w.start_sample : w.end_sample] for w in wins]
         out = self.processor.feature_extractor(

@@ -135,6 +135,14 @@ class MusicFlamingo:
     def cap_seconds(self) -> float:
         return self.loaded.cap_seconds
 
+    def prepare(self, song: audio.Audio) -> None:
+        """Compute the features of a song that will be heard whole, on the calling thread, so
+        that a later `generate` about it (on another thread) finds them ready (see
+        `FrontEnd.prepare`); a song too short or too long to be heard whole is left alone."""
+        samples = song.at(self.frontend.sr).samples
+        if MIN_SECONDS <= len(samples) / self.frontend.sr <= self.part_seconds:
+            self.frontend.prepare(samples)
+
     # --- tasks --------------------------------------------------------------------------------
 
     def caption(self, song: AudioInput, *, think: bool = False, **kw: Any) -> Answer:

@@ -46,7 +46,7 @@ from musicflamingo.llm.server import (
     read_body,
     wait_up,
 )
-from musicflamingo.serve import chat
+from musicflamingo.serve import BATCH_WINDOW, MAX_BATCH, chat
 from musicflamingo.serve.auth import require_key
 from musicflamingo.serve.context import ServeContext
 
@@ -148,6 +148,7 @@ class _Service:
             raise bad_request(one_line(e)) from None
         if clip.duration < MIN_SECONDS:
             raise bad_request(f"input_audio is {clip.duration:.3f} s long: too short to hear")
+        model.prepare(clip)  # its features, here rather than on the model's thread
         return self.audio.setdefault(key, clip)
 
     async def answer(self, request: Request, fut: Future, follows: list[Follow]) -> Any:
@@ -184,8 +185,8 @@ class _Service:
 def create_app(
     ctx: ServeContext,
     *,
-    max_batch: int = 8,
-    batch_window: float = 0.005,
+    max_batch: int = MAX_BATCH,
+    batch_window: float = BATCH_WINDOW,
     device: str | None = None,
     dtype: str | None = None,
     part_seconds: float | None = None,
@@ -375,8 +376,8 @@ def serve(
     port: int = 8000,
     api_key: str | None = None,
     limits: Limits | None = None,
-    max_batch: int = 8,
-    batch_window: float = 0.005,
+    max_batch: int = MAX_BATCH,
+    batch_window: float = BATCH_WINDOW,
     device: str | None = None,
     dtype: str | None = None,
     part_seconds: float | None = None,

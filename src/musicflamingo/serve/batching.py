@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from musicflamingo.model.decoding import Listener
 from musicflamingo.model.report import Answer
 from musicflamingo.model.runtime import MusicFlamingo, Request
+from musicflamingo.serve import BATCH_WINDOW, MAX_BATCH
 
 
 class Follow(Listener):
@@ -95,7 +96,9 @@ class BatchStats:
 class Batcher:
     """The queue in front of one `MusicFlamingo` (see module docstring)."""
 
-    def __init__(self, model: MusicFlamingo, max_batch: int = 8, window: float = 0.005):
+    def __init__(
+        self, model: MusicFlamingo, max_batch: int = MAX_BATCH, window: float = BATCH_WINDOW
+    ):
         self.model, self.max_batch, self.window = model, max(1, max_batch), window
         self.stats = BatchStats()
         self._queue: deque[_Submission] = deque()
