@@ -166,7 +166,7 @@ def test_same_key_is_enharmonic(a: str, b: str, same: bool) -> None:
     assert (theory.key_relation(a, b) == "same") is same
 
 
-_KEYS_24 = [f"{t} {m}" for t in theory._SHARPS for m in ("major", "minor")]
+_KEYS_24 = [f"{t} {m}" for t in theory.SHARPS for m in ("major", "minor")]
 _SCORE = {
     "same": 1.0,
     "dominant": 0.5,

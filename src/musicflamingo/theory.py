@@ -44,7 +44,8 @@ ACCURACY2_FACTORS = (1.0, 2.0, 3.0, 1 / 2, 1 / 3)  # MIREX Accuracy2 (Gouyon et 
 Mode = Literal["major", "minor"]
 KeyRelation = Literal["same", "relative", "parallel", "dominant", "subdominant", "unrelated"]
 
-_SHARPS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+SHARPS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")  # by pitch class
+FLATS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 _ACCIDENTALS = {"#": "#", "♯": "#", "b": "b", "♭": "b", "𝄪": "##", "𝄫": "bb"}
 NOTE_PATTERN = r"[A-Ga-g](?:[#♯b♭𝄪𝄫]+|[\s-]?(?i:sharp|flat)\b)?"
 _NOTE = re.compile(rf"^\s*({NOTE_PATTERN})\s*$")
@@ -139,7 +140,7 @@ def pitch_class(name: str) -> int:
     """Pitch class 0-11 (C = 0) of a note name: ``pitch_class("Db") == pitch_class("C#")``."""
     validate_note(name)
     note = _ascii_note(name)  # as mir_eval.chord.pitch_class_to_semitone counts it
-    return (_SHARPS.index(note[0]) + note.count("#") - note.count("b")) % 12
+    return (SHARPS.index(note[0]) + note.count("#") - note.count("b")) % 12
 
 
 def enharmonic(a: str, b: str) -> bool:
@@ -158,8 +159,8 @@ class Key:
     def mir_eval_label(self) -> str:
         """The key as ``mir_eval.key`` writes it ("C# minor"); needs a mode."""
         if self.mode is None:
-            raise ValueError(f"the key {_SHARPS[self.tonic]} has no mode; give major or minor")
-        return f"{_SHARPS[self.tonic]} {self.mode}"
+            raise ValueError(f"the key {SHARPS[self.tonic]} has no mode; give major or minor")
+        return f"{SHARPS[self.tonic]} {self.mode}"
 
 
 def _split_key(text: str) -> tuple[str, Mode | None]:

@@ -35,7 +35,6 @@ _QUALITY = {
 }
 _SHORT = {v: k for k, v in _QUALITY.items()}
 _DEGREE = ["1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7"]
-PITCHES_SHARP = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 # Chordino's block and step at 44.1 kHz. The Vamp host counts them in samples, so at other
 # rates they are scaled to cover the same seconds (at 22.05 kHz the plugin's own sizes
 # doubled its frames: 0.02 less majmin WCSR on the dev split).
@@ -71,7 +70,7 @@ def short_name(harte: str) -> str:
     quality, _, bass = rest.partition("/")
     name = root + _SHORT.get(quality or "maj", quality)
     if bass:
-        name += "/" + PITCHES_SHARP[(pitch_class(root) + _DEGREE.index(bass)) % 12]
+        name += "/" + theory.SHARPS[(pitch_class(root) + _DEGREE.index(bass)) % 12]
     return name
 
 

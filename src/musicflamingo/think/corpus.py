@@ -26,9 +26,6 @@ from musicflamingo.think.verify import (
 )
 from musicflamingo.util import clock
 
-_SHARPS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-_FLATS = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
-
 _METERS = ["2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "9/8", "12/8"]
 _MOODS = [
     "The mood settles into something warm and unhurried.",
@@ -67,7 +64,7 @@ class Song:
 
 
 def _spell(pc: int, rng: random.Random) -> str:
-    name = rng.choice([_SHARPS[pc], _FLATS[pc]])
+    name = rng.choice([theory.SHARPS[pc], theory.FLATS[pc]])
     if len(name) == 2 and rng.random() < 0.3:
         return f"{name[0]} {'sharp' if name[1] == '#' else 'flat'}"
     return name
@@ -165,10 +162,11 @@ def _chord(s: Song, rng: random.Random, wrong: bool) -> str | None:
     if wrong:
         heard = {theory.majmin(c) for c in played}
         candidates = [
-            f"{_SHARPS[r]}:{q}"
+            f"{theory.SHARPS[r]}:{q}"
             for r in range(12)
             for q in ("maj", "min")
-            if f"{_SHARPS[r]}:{q}" not in heard and theory.majmin(f"{_SHARPS[r]}:{q}") not in heard
+            if f"{theory.SHARPS[r]}:{q}" not in heard
+            and theory.majmin(f"{theory.SHARPS[r]}:{q}") not in heard
         ]
         candidates = [c for c in candidates if not any(theory.same_triad(c, p) for p in played)]
         chord = rng.choice(candidates)
