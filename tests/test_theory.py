@@ -443,3 +443,19 @@ def test_invalid_meters_are_refused(bad: object) -> None:
 def test_same_meter() -> None:
     assert theory.same_meter("6 / 8", "6/8")
     assert not theory.same_meter("6/8", "3/4") and not theory.same_meter("6/8", "12/8")
+
+
+@pytest.mark.parametrize(
+    ("pc", "mode", "name"),
+    [
+        (1, "major", "Db"),
+        (1, "minor", "C#"),
+        (6, "major", "F#"),
+        (8, "minor", "G#"),
+        (10, "minor", "Bb"),
+        (13, "major", "Db"),
+    ],
+)
+def test_tonic_name_is_the_key_signature_spelling(pc, mode, name) -> None:
+    assert theory.tonic_name(pc, mode) == name
+    assert theory.pitch_class(name) == pc % 12

@@ -34,6 +34,7 @@ from fixturegen.compose import compose
 from fixturegen.corpus import load_corpus
 from fixturegen.render import encode, normalise
 from fixturegen.truth import validate_truth, write_json
+from musicflamingo.theory import TONIC_NAMES
 from musicflamingo.util import Record, atomic_write
 
 MANIFEST = SPECS / "facts_corpus.json"
@@ -93,11 +94,8 @@ def load_manifest(path: Path = MANIFEST) -> Manifest:
 
 # ---------------------------------------------------------------- seeded compositions
 
-SPELLING = {  # pitch class -> tonic name with at most 6 accidentals in the mode
-    "major": ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"],
-    "minor": ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"],
-}
-KEYS = [f"{SPELLING[m][pc]} {m}" for pc in range(12) for m in ("major", "minor")]
+
+KEYS = [f"{TONIC_NAMES[m][pc]} {m}" for pc in range(12) for m in ("major", "minor")]
 METERS = ["4/4", "3/4", "6/8", "4/4", "2/2", "12/8", "5/4", "4/4", "2/4", "3/4"]
 METERS += ["6/8", "3/8", "4/4", "12/8", "9/8", "2/2"]
 BPM_RANGE = {
@@ -142,7 +140,7 @@ def modulation(home: str, rng: np.random.Generator) -> str:
     else:
         steps = {"dominant": 7, "subdominant": 5, "step": 2}[str(target)]
         new = m21key.Key(k.tonic.transpose(steps).name, k.mode)
-    return f"{SPELLING[new.mode][new.tonic.pitchClass]} {new.mode}"
+    return f"{TONIC_NAMES[new.mode][new.tonic.pitchClass]} {new.mode}"
 
 
 def make_song(i: int, seed: int) -> Song:

@@ -46,6 +46,11 @@ KeyRelation = Literal["same", "relative", "parallel", "dominant", "subdominant",
 
 SHARPS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")  # by pitch class
 FLATS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+# the tonic as a key signature names it: at most six accidentals in the mode
+TONIC_NAMES: dict[str, tuple[str, ...]] = {
+    "major": ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
+    "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
+}
 _ACCIDENTALS = {"#": "#", "♯": "#", "b": "b", "♭": "b", "𝄪": "##", "𝄫": "bb"}
 NOTE_PATTERN = r"[A-Ga-g](?:[#♯b♭𝄪𝄫]+|[\s-]?(?i:sharp|flat)\b)?"
 _NOTE = re.compile(rf"^\s*({NOTE_PATTERN})\s*$")
@@ -134,6 +139,11 @@ def _ascii_note(name: str) -> str:
     if rest in ("sharp", "flat"):
         return letter + ("#" if rest == "sharp" else "b")
     return letter + "".join(_ACCIDENTALS[c] for c in name[1:])
+
+
+def tonic_name(pc: int, mode: str) -> str:
+    """The conventional name of pitch class ``pc`` as the tonic of a ``mode`` key."""
+    return TONIC_NAMES[mode][pc % 12]
 
 
 def pitch_class(name: str) -> int:

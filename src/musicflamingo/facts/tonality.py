@@ -10,11 +10,8 @@ from musicflamingo import theory
 from musicflamingo.facts import essentia_lib
 from musicflamingo.facts.harmony import triad
 from musicflamingo.facts.schema import ChordSegment, Key, KeyCandidate, KeySpan, Section
-from musicflamingo.theory import pitch_class
+from musicflamingo.theory import pitch_class, tonic_name
 
-# Conventional spellings: the tonic as a key signature would name it.
-MAJOR_NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
-MINOR_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -33,10 +30,6 @@ DIATONIC = {
     "major": {(0, "maj"), (2, "min"), (4, "min"), (5, "maj"), (7, "maj"), (9, "min")},
     "minor": {(0, "min"), (3, "maj"), (5, "min"), (7, "min"), (7, "maj"), (8, "maj"), (10, "maj")},
 }
-
-
-def key_name(pc: int, mode: str) -> str:
-    return (MAJOR_NAMES if mode == "major" else MINOR_NAMES)[pc % 12]
 
 
 def profile_scores(chroma_mean: np.ndarray) -> dict[tuple[int, str], float]:
@@ -71,9 +64,9 @@ def estimate_key(
     runner_up = None
     if runner is not None:
         (rpc, rmode), rscore = runner
-        runner_up = KeyCandidate(tonic=key_name(rpc, rmode), mode=rmode, score=round(rscore, 3))
+        runner_up = KeyCandidate(tonic=tonic_name(rpc, rmode), mode=rmode, score=round(rscore, 3))
     return Key(
-        tonic=key_name(pc, scale),
+        tonic=tonic_name(pc, scale),
         mode=scale,
         confidence=round(strength, 3),
         runner_up=runner_up,
@@ -108,14 +101,14 @@ def key_changes(
         local = key
         if s.end - s.start >= MODULATION_SECONDS:
             pc, mode, _ = key_extractor(samples[int(s.start * sr) : int(s.end * sr)], sr)
-            found = f"{key_name(pc, mode)} {mode}"
+            found = f"{tonic_name(pc, mode)} {mode}"
             if (
                 pc != theory.parse_key(key.label).tonic
                 and not theory.relative(found, key.label)
                 and diatonic_share(found, chords, s.start, s.end)
                 >= diatonic_share(key.label, chords, s.start, s.end) + MODULATION_MARGIN
             ):
-                local = Key(tonic=key_name(pc, mode), mode=mode, confidence=key.confidence)
+                local = Key(tonic=tonic_name(pc, mode), mode=mode, confidence=key.confidence)
         if spans and spans[-1].label == local.label:
             spans[-1] = spans[-1].model_copy(update={"end": s.end})
         else:

@@ -20,10 +20,10 @@ from musicflamingo.facts.harmony import short_name, triad
 from musicflamingo.llm.audio_in import decode_audio
 from musicflamingo.llm.base import ChatRequest, Completion, Message, TextLLM, text_of
 from musicflamingo.skills.records import ASPECTS
-from musicflamingo.theory import pitch_class
+from musicflamingo.theory import TONIC_NAMES, pitch_class
 
 _BLOCK = re.compile(r"```json\s*\n(.*?)\n```", re.S)
-_KEYS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+_KEYS = TONIC_NAMES["major"]
 _METERS = ["4/4", "3/4", "6/8", "2/4", "5/4"]
 
 
