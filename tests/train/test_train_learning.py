@@ -179,6 +179,29 @@ def test_cot_warmup_teaches_the_thinking_format(checkpoint, clips, tmp_path) -> 
 GRPO_STEPS = 25
 
 
+def _grpo_recipe(steps: int, lr: float) -> Recipe:
+    """GRPO on the accuracy reward: 8 completions a step (2 prompts x 4), a few tokens each,
+    sampled at T = 1, no KL term, the encoder frozen."""
+    return Recipe(
+        stage="grpo",
+        max_length=512,
+        freeze={"audio_encoder": True},
+        rewards={"accuracy": 1.0},
+        args=BASE
+        | {
+            "max_steps": steps,
+            "per_device_train_batch_size": 8,
+            "num_generations": 4,
+            "max_completion_length": 4,
+            "temperature": 1.0,
+            "loss_type": "grpo",
+            "beta": 0.0,
+            "learning_rate": lr,
+            "seed": 0,
+        },
+    )
+
+
 def test_grpo_raises_a_warm_started_reward(checkpoint, clips, tmp_path) -> None:
     # warm-up: each prompt answered "yes" once in four, so the policy samples "yes" ~1/4
     warm = [qa_row(i, clips[i], "yes" if k == 0 else "no") for i in range(4) for k in range(4)]
@@ -195,24 +218,7 @@ def test_grpo_raises_a_warm_started_reward(checkpoint, clips, tmp_path) -> None:
         row = qa_row(i, clips[i], "unused")
         row["conversations"] = row["conversations"][:1]
         prompts_.append(row | {"answer": "yes", "options": []})
-    recipe = Recipe(
-        stage="grpo",
-        max_length=512,
-        freeze={"audio_encoder": True},
-        rewards={"accuracy": 1.0},
-        args=BASE
-        | {
-            "max_steps": GRPO_STEPS,
-            "per_device_train_batch_size": 8,
-            "num_generations": 4,
-            "max_completion_length": 4,
-            "temperature": 1.0,
-            "loss_type": "grpo",
-            "beta": 0.0,
-            "learning_rate": 1e-2,
-            "seed": 0,
-        },
-    )
+    recipe = _grpo_recipe(GRPO_STEPS, 1e-2)
     data = _write(tmp_path / "grpo_qa.json", prompts_)
     report = train(recipe, str(tmp_path / "warm"), [str(data)], tmp_path / "out")
     curve = [h["rewards/accuracy_reward/mean"] for h in report["log_history"] if "reward" in h]
@@ -254,24 +260,7 @@ def test_grpo_raises_a_reward_that_depends_on_the_audio(checkpoint, tmp_path) ->
         r = row(i, "unused")
         r["conversations"] = r["conversations"][:1]
         prompts_.append(r | {"answer": truth[i], "options": []})
-    recipe = Recipe(
-        stage="grpo",
-        max_length=512,
-        freeze={"audio_encoder": True},
-        rewards={"accuracy": 1.0},
-        args=BASE
-        | {
-            "max_steps": AUDIO_GRPO_STEPS,
-            "per_device_train_batch_size": 8,
-            "num_generations": 4,
-            "max_completion_length": 4,
-            "temperature": 1.0,
-            "loss_type": "grpo",
-            "beta": 0.0,
-            "learning_rate": 2e-3,
-            "seed": 0,
-        },
-    )
+    recipe = _grpo_recipe(AUDIO_GRPO_STEPS, 2e-3)
     data = _write(tmp_path / "grpo_qa.json", prompts_)
     report = train(recipe, str(tmp_path / "warm"), [str(data)], tmp_path / "out")
     curve = [h["rewards/accuracy_reward/mean"] for h in report["log_history"] if "reward" in h]
