@@ -157,7 +157,14 @@ def evaluate(
 
 
 COLUMNS = ("tempo_acc1", "tempo_acc2", "beat_f", "downbeat_f", "meter", "meter_exact")
-COLUMNS += ("key_weighted", "chord_majmin", "chord_mirex", "section_f_0.5", "section_f_3")
+COLUMNS += (
+    "key_weighted",
+    "key_sections",
+    "chord_majmin",
+    "chord_mirex",
+    "section_f_0.5",
+    "section_f_3",
+)
 COLUMNS += ("section_pairwise_f", "section_nce_f", "section_names")
 
 

@@ -81,3 +81,18 @@ def test_section_labels_are_scored_by_repeats_and_by_name() -> None:
     lettered = named.model_copy(update={"sections": letters})
     s = score(Estimate(sections=song), lettered)
     assert s["section_pairwise_f"] == 1.0 and s["section_names"] is None
+
+
+def test_key_per_section_is_scored_per_second() -> None:
+    """A modulation to the dominant from 12 s: truth per section, scored with MIREX weights."""
+    truth = TRUTH.model_copy(update={"keys": [(0.0, 12.0, "D major"), (12.0, 20.0, "A major")]})
+    found = [(0.0, 11.0, "D major"), (11.0, 20.0, "A major")]
+    assert score(Estimate(key="D major", keys=found), truth)["key_sections"] == pytest.approx(
+        (11 + 1 * 0.5 + 8) / 20  # the second before the change is a fifth off: 0.5
+    )
+    # one key all through (a system without key spans, or no modulation found): D major
+    # against A major scores 0 (MIREX gives 0.5 only to an estimate a fifth above)
+    assert score(Estimate(key="D major"), truth)["key_sections"] == pytest.approx(12 / 20)
+    assert score(Estimate(key=""), truth)["key_sections"] == 0.0
+    assert score(Estimate(), truth)["key_sections"] is None  # key not measured
+    assert score(Estimate(key="D major"), TRUTH)["key_sections"] is None  # no truth per section

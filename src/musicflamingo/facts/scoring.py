@@ -24,6 +24,7 @@ TARGETS = {  # issue 9's targets, measured on the never-tuned test split
     "meter": 0.90,  # beats per bar
     "meter_exact": None,  # the same time signature (6/8 is not 2/4)
     "key_weighted": 0.85,
+    "key_sections": None,  # MIREX weighted, per second, where the truth gives a key per section
     "chord_majmin": 0.85,
     "chord_mirex": None,
     "section_f_0.5": None,
@@ -40,6 +41,7 @@ class Truth(BaseModel):
     beats: list[float]
     downbeats: list[float]
     key: str
+    keys: list[tuple[float, float, str]] | None = None  # the key of each section
     chords: list[tuple[float, float, str]] | None = None
     sections: list[tuple[float, float, str]] | None = None
 
@@ -60,12 +62,14 @@ class Estimate(BaseModel):
     meter: str | None = None  # a time signature, "" when undetected
     beats_per_bar: int | None = None  # for systems that count beats but name no signature
     key: str | None = None
+    keys: list[tuple[float, float, str]] | None = None  # None: the one key all through
     chords: list[tuple[float, float, str]] | None = None
     sections: list[tuple[float, float, str]] | None = None
 
     @classmethod
     def from_facts(cls, f: SongFacts) -> Estimate:
         return cls(
+            keys=[(k.start, k.end, k.label) for k in f.keys] or None,
             tempo_bpm=f.tempo.bpm if f.tempo else None,
             beats=f.beats,
             downbeats=f.downbeats,
@@ -90,6 +94,19 @@ def tempo_accuracy(est: float | None, ref: float) -> tuple[float, float]:
         return 0.0, 0.0
     ok = [abs(est - ref * f) <= TEMPO_TOLERANCE * ref * f for f in (1, 2, 3, 1 / 2, 1 / 3)]
     return float(ok[0]), float(any(ok))
+
+
+def key_timeline(ref: list, est: list) -> float:
+    """MIREX weighted key score per second of the reference's key spans: each stretch where
+    a reference span and an estimated span overlap scores their keys (mir_eval)."""
+    total = sum(b - a for a, b, _ in ref)
+    got = 0.0
+    for ra, rb, rk in ref:
+        for ea, eb, ek in est:
+            overlap = min(rb, eb) - max(ra, ea)
+            if overlap > 0:
+                got += overlap * (mir_eval.key.weighted_score(rk, ek) if ek else 0.0)
+    return got / total if total > 0 else 0.0
 
 
 def _chords(ref: list, est: list, duration: float) -> dict[str, float]:
@@ -172,6 +189,10 @@ def score(est: Estimate, truth: Truth) -> dict[str, float | None]:
         else float(bar_beats == parse_meter(truth.meter).beats_per_bar),
         "meter_exact": None if est.meter is None else float(est.meter == truth.meter),
     }
+    out["key_sections"] = None
+    if truth.keys and est.key is not None:
+        whole = [(0.0, truth.duration, est.key)]
+        out["key_sections"] = key_timeline(truth.keys, est.keys or whole)
     if truth.chords and est.chords is not None:
         chords = _chords(truth.chords, est.chords, truth.duration)
         out["chord_majmin"], out["chord_mirex"] = chords["majmin"], chords["mirex"]
