@@ -13,7 +13,7 @@ from media import FIXTURES
 from musicflamingo import audio
 from musicflamingo.audio import SourceInfo
 from musicflamingo.facts import features, form
-from musicflamingo.facts.schema import Section, SongFacts
+from musicflamingo.facts.schema import KeySpan, Section, SongFacts
 from musicflamingo.report.markdown import render
 from musicflamingo.skills.factsheet import factsheet
 from musicflamingo.skills.rulewriter import caption_aspects
@@ -127,3 +127,26 @@ def test_reports_show_the_part_names_and_letters():
     assert {"label": "chorus", "group": chorus.group}.items() <= sheet["sections"][2].items()
     text = caption_aspects(sheet, [])["structure_dynamics"]
     assert "The chorus spans" in text and "The chorus and the verse come back" in text
+
+
+def test_report_shows_the_key_of_each_section_when_the_song_modulates():
+    _, sections = sections_of("song05_march_bb")
+    cut = sections[3].start
+    keys = [
+        KeySpan(start=0.0, end=cut, tonic="Bb", mode="major"),
+        KeySpan(start=cut, end=sections[-1].end, tonic="F", mode="major"),
+    ]
+    source = SourceInfo(
+        path="march.ogg", container="ogg", codec="vorbis", sample_rate=44100, channels=1,
+        size_bytes=1,
+    )  # fmt: skip
+    facts = SongFacts(source=source, duration=sections[-1].end, sections=sections, keys=keys)
+    md = render(facts)
+    assert "| # | time | label | group | bars | key | chords |" in md
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "–" in line]
+    assert [r.split(" | ")[5] for r in rows[-len(sections) :]] == ["Bb major"] * 3 + ["F major"] * (
+        len(sections) - 3
+    )
+    assert "| Key changes | Bb major 0:00–" in md and ", then F major " in md
+    steady = render(facts.model_copy(update={"keys": []}))
+    assert "Key changes" not in steady and "| key |" not in steady

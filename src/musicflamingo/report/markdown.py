@@ -48,6 +48,9 @@ def summary_rows(facts: SongFacts) -> list[tuple[str, str]]:
         rows.append(("Key", f"{facts.key.label} (strength {facts.key.confidence:.2f}{runner})"))
     else:
         rows.append(("Key", _none(facts, "key")))
+    if facts.keys:
+        spans = (f"{k.label} {clock(k.start)}–{clock(k.end)}" for k in facts.keys)
+        rows.append(("Key changes", ", then ".join(spans)))
     rows.append(("Chords", facts.progression or _none(facts, "chords")))
     if facts.loudness:
         lo = facts.loudness
@@ -76,13 +79,19 @@ def render(facts: SongFacts, plots: dict[str, Path] | None = None) -> str:
         out += ["![chord timeline](chords.png)", ""]
     if facts.sections:
         bars = facts.meter.beats_per_bar if facts.meter else None
-        out += ["## Sections", "", "| # | time | label | group | bars | chords |"]
-        out.append("|---|---|---|---|---|---|")
+        keyed = bool(facts.keys)  # a key column when the song modulates
+        out += ["## Sections", ""]
+        out.append(
+            "| # | time | label | group | bars |" + (" key |" if keyed else "") + " chords |"
+        )
+        out.append("|---|---|---|---|---|---|" + ("---|" if keyed else ""))
         for i, s in enumerate(facts.sections, 1):
             n = sum(s.start - 0.05 <= d < s.end - 0.05 for d in facts.downbeats) if bars else "—"
+            mid = (s.start + s.end) / 2
+            key = next((f" {k.label} |" for k in facts.keys if k.start <= mid < k.end), " — |")
             out.append(
                 f"| {i} | {clock(s.start, 1)}–{clock(s.end, 1)} | {s.label} | "
-                f"{s.group or '—'} | {n} | {s.progression or '—'} |"
+                f"{s.group or '—'} | {n} |{key if keyed else ''} {s.progression or '—'} |"
             )
         out.append("")
     if plots:
