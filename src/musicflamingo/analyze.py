@@ -34,12 +34,16 @@ class Job:
         return str(self.song)
 
 
-def write_outputs(facts: SongFacts, folder: Path) -> None:
-    """Plots and report first, facts.json last, so its presence means done. A model.json
-    left from earlier facts is removed: its fact check was against those."""
+def write_outputs(facts: SongFacts, folder: Path, plotter: plots.Plotter | None = None) -> None:
+    """Plots (drawn by ``plotter`` when given) and report first, facts.json last, so its
+    presence means done. A model.json left from earlier facts is removed: its fact check
+    was against those."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MODEL_FILE).unlink(missing_ok=True)
-    plots.render_all(facts, folder)
+    if plotter is None:
+        plots.render_all(facts, folder)
+    else:
+        plotter.render(facts, folder)
     write_report(folder, facts)
     atomic_write(folder / FACTS_FILE, facts.to_json())
 
@@ -63,6 +67,18 @@ def save_listen(report: ListenReport, folder: Path) -> None:
     """Store the model's `ListenReport` as model.json and rebuild report.md with it."""
     atomic_write(folder / MODEL_FILE, report.to_json())
     write_report(folder)
+
+
+def analyze_song(song: Path, folder: Path, config: FactsConfig) -> SongFacts:
+    """One song's facts and outputs; its plots are drawn by a `plots.Plotter` started
+    first, so matplotlib is imported on the second core while the song is measured."""
+    plotter = plots.Plotter()
+    try:
+        facts = analyze(song, config)
+        write_outputs(facts, folder, plotter)
+    finally:
+        plotter.close()
+    return facts
 
 
 def run_one(job: Job, config: FactsConfig) -> SongFacts:

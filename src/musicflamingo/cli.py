@@ -87,9 +87,9 @@ def analyze_cmd(
     """Measure tempo, beats, meter, key, chords, sections, loudness and lyrics; write a JSON,
     a Markdown report and plots per song. With --model, Music Flamingo's caption, key facts
     (checked against the measured facts) and answers are added to the report."""
-    from musicflamingo.analyze import analyze_many, write_outputs
+    from musicflamingo.analyze import analyze_many, analyze_song
     from musicflamingo.facts import madmom_rhythm
-    from musicflamingo.facts.extract import RHYTHM, FactsConfig, analyze
+    from musicflamingo.facts.extract import RHYTHM, FactsConfig
     from musicflamingo.inputs import expand_inputs, output_folder
 
     if fmt not in ("table", "json"):
@@ -116,10 +116,9 @@ def analyze_cmd(
     if single:
         try:
             folder = output_folder(songs[0], out, None)
-            facts = analyze(songs[0], config)
+            facts = analyze_song(songs[0], folder, config)
         except (audio.AudioError, ValueError) as e:
             raise fail(str(e)) from None
-        write_outputs(facts, folder)
         listen = None
         if model is not None:
             listen = _listen(

@@ -5,7 +5,9 @@ of megabytes, not gigabytes. Frame ``i`` is centred at ``i * HOP / SR`` seconds.
 
 The filterbanks (mel, chroma) and the MFCC's DCT are librosa's and scipy's, computed once
 by `librosa_filters` and shipped in ``filterbanks.npz``: importing librosa (and the numba
-JIT it loads) would cost more than analysing a whole song.
+JIT it loads) would cost more than analysing a whole song. scipy itself (a third of a
+second) is imported where it is first used, so the beat tracker, forked before the features
+are computed and needing none of it, starts without waiting for it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
-from scipy.ndimage import uniform_filter1d
 
 SR = 22_050
 N_FFT = 2048
@@ -74,6 +74,8 @@ class Spectral:
 
 def spectral(samples: np.ndarray, sr: int = SR) -> Spectral:
     """Chroma, log-mel, MFCC, RMS and onset envelopes of ``samples`` (at 22.05 kHz)."""
+    import scipy.fft
+
     if sr != SR:
         raise ValueError(f"features expect {SR} Hz audio")
     half = N_FFT // 2
@@ -119,6 +121,8 @@ def spectral(samples: np.ndarray, sr: int = SR) -> Spectral:
 def _peak_energy_share(power: np.ndarray, width: int = 15, ratio: float = 10.0) -> np.ndarray:
     """Per frame (row), the share of energy in bins ``ratio`` times above their local
     geometric mean across frequency. Noise of any colour scores ~0.02; pitched sound far more."""
+    from scipy.ndimage import uniform_filter1d
+
     log_p = np.log(power + 1e-12)
     local = uniform_filter1d(log_p, size=width, axis=1, mode="nearest")
     peaks = log_p - local > np.log(ratio)

@@ -12,7 +12,6 @@ pre-chorus, chorus, bridge, outro (the letter stays where no role can be told)."
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, median_filter
 
 from musicflamingo.facts.features import Spectral, beat_sync
 from musicflamingo.facts.harmony import summarize
@@ -90,6 +89,8 @@ def time_lag(rec: np.ndarray) -> np.ndarray:
 def structure_novelty(feats: np.ndarray) -> np.ndarray:
     """Serrà et al.'s structure features: the bar recurrence matrix in time-lag form,
     smoothed along time; novelty is how fast that repetition pattern changes."""
+    from scipy.ndimage import gaussian_filter  # scipy loads after the beat tracker's fork
+
     rec = recurrence(feats, k=max(2, int(NEIGHBOURS * feats.shape[1])))
     lag = gaussian_filter(time_lag(rec), [0.5, SMOOTH_BARS])
     nov = np.concatenate([[0.0], np.linalg.norm(np.diff(lag, axis=1), axis=0)])
@@ -98,6 +99,8 @@ def structure_novelty(feats: np.ndarray) -> np.ndarray:
 
 def pick_boundaries(nov: np.ndarray, min_gap: int = MIN_SECTION_BARS) -> list[int]:
     """Bar indices of novelty peaks above an adaptive threshold, at least ``min_gap`` apart."""
+    from scipy.ndimage import median_filter
+
     threshold = median_filter(nov, size=2 * min_gap + 1, mode="nearest")
     n = len(nov)
     candidates = [

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
 from musicflamingo.facts import essentia_lib, features
 from musicflamingo.facts.features import Spectral
@@ -131,6 +130,8 @@ def onset_tempo(onset: np.ndarray, frame_rate: float) -> float:
     windowed-autocorrelation tempogram, log-normal prior around 120 BPM, nothing above
     320 BPM), computed as librosa does with numpy and scipy.fft: librosa's import and its
     numba JIT cost more than the rest of the song's analysis."""
+    import scipy.fft  # here, not at the top: the forked beat tracker needs none of scipy
+
     win = int(8.0 * frame_rate)
     fac = np.linspace(-np.pi, np.pi, win + 1)[:-1]  # periodic Hann, as scipy builds it
     window = 0.5 + 0.5 * np.cos(fac)

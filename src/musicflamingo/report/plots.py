@@ -1,11 +1,13 @@
 """PNG plots of a song's facts: chord timeline on the beat grid, loudness, tempo.
 
 Figures are built with matplotlib's object API (`Figure`, saved by its Agg canvas): no
-pyplot state, and matplotlib is imported only when a plot is drawn.
+pyplot state, and matplotlib is imported only when a plot is drawn. A `Plotter` draws them
+in a forked child that imports matplotlib while the song is still being measured.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +52,21 @@ def _figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=DPI)
+
+
+def _margins(fig: Figure, left: float, right: float, bottom: float, top: float, gap=0.0) -> None:
+    """Fixed margins (and ``gap`` between rows), in inches: the figures' sizes are fixed,
+    so this places the axes as `tight_layout` would without its extra text layout pass."""
+    width, height = fig.get_size_inches()
+    rows = len(fig.axes)
+    row = (height - top - bottom - (rows - 1) * gap) / rows
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        hspace=gap / row,
+    )
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -118,7 +135,7 @@ def chord_figure(facts: SongFacts) -> Figure:
     if not facts.chords:
         axes[0].text(0.5, 0.45, "no chords detected", transform=axes[0].transAxes, ha="center")
     fig.suptitle("Chords on the beat grid (thin: beats, thick: downbeats; bands: sections)")
-    fig.tight_layout()
+    _margins(fig, left=0.3, right=0.25, bottom=0.55, top=0.5, gap=0.4)
     if rows > 1:
         box = axes[-1].get_position()
         share = (end - (rows - 1) * ROW_SECONDS) / ROW_SECONDS
@@ -144,7 +161,7 @@ def _curve(facts: SongFacts, path: Path, title: str, ylabel: str, draw) -> Path:
         ax.legend(loc="lower right", fontsize=8)
     else:
         ax.text(0.5, 0.5, "none detected", transform=ax.transAxes, ha="center")
-    fig.tight_layout()
+    _margins(fig, left=0.8, right=0.25, bottom=0.55, top=0.4)
     return _save(fig, path)
 
 
@@ -195,3 +212,69 @@ def render_all(facts: SongFacts, folder: Path) -> dict[str, Path]:
         "loudness": loudness_curve(facts, folder / "loudness.png"),
         "tempo": tempo_curve(facts, folder / "tempo.png"),
     }
+
+
+class Plotter:
+    """`render_all` in a forked child that imports matplotlib (over half a second) as soon
+    as it is made, while this process measures the song on the other core. `render` hands
+    it the facts and waits for its files; `close` ends a child that was never used. Where
+    no child can be forked (a daemonic worker, no ``fork``), `render` draws here."""
+
+    def __init__(self) -> None:
+        self._conn = None
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:  # no fork on this platform
+            return
+        ours, theirs = ctx.Pipe()
+        self._proc = ctx.Process(target=_draw_sent, args=(theirs, ours), daemon=True)
+        try:
+            self._proc.start()
+        except (AssertionError, OSError):  # a daemonic parent, or no process to be had
+            ours.close()
+        else:
+            self._conn = ours
+        theirs.close()
+
+    def render(self, facts: SongFacts, folder: Path) -> dict[str, Path]:
+        if self._conn is None:
+            return render_all(facts, folder)
+        try:
+            self._conn.send((facts.to_json(), folder))
+            ok, value = self._conn.recv()
+        except (EOFError, BrokenPipeError):
+            self._proc.join()
+            code = self._proc.exitcode
+            raise RuntimeError(f"the plotting process died (exit code {code})") from None
+        finally:
+            self._conn.close()
+            self._conn = None
+        self._proc.join()
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._proc.terminate()
+            self._proc.join()
+            self._conn.close()
+            self._conn = None
+
+
+def _draw_sent(conn, parents_end) -> None:
+    """The child: import matplotlib, then draw the facts it is sent (or end, unused)."""
+    parents_end.close()
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+
+    try:
+        text, folder = conn.recv()
+    except EOFError:
+        return
+    reply: tuple[bool, object]
+    try:
+        reply = (True, render_all(SongFacts.from_json(text), folder))
+    except Exception as e:  # raised again in the parent
+        reply = (False, e)
+    conn.send(reply)
