@@ -8,11 +8,13 @@ in a forked child that imports matplotlib while the song is still being measured
 from __future__ import annotations
 
 import multiprocessing as mp
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from musicflamingo.facts.forked import Forked
 from musicflamingo.facts.harmony import short_name
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.theory import pitch_class
@@ -217,7 +219,8 @@ def render_all(facts: SongFacts, folder: Path) -> dict[str, Path]:
 class Plotter:
     """`render_all` in a forked child that imports matplotlib (over half a second) as soon
     as it is made, while this process measures the song on the other core. `render` hands
-    it the facts and waits for its files; `close` ends a child that was never used. Where
+    it the facts and waits for its files (the chord timeline drawn by a child of its own,
+    beside the curves); `close` ends a child that was never used, and must follow. Where
     no child can be forked (a daemonic worker, no ``fork``), `render` draws here."""
 
     def __init__(self) -> None:
@@ -227,7 +230,8 @@ class Plotter:
         except ValueError:  # no fork on this platform
             return
         ours, theirs = ctx.Pipe()
-        self._proc = ctx.Process(target=_draw_sent, args=(theirs, ours), daemon=True)
+        # not daemonic, so it may fork the chord timeline's drawer; `close` always ends it
+        self._proc = ctx.Process(target=_draw_sent, args=(theirs, ours))
         try:
             self._proc.start()
         except (AssertionError, OSError):  # a daemonic parent, or no process to be had
@@ -274,7 +278,13 @@ def _draw_sent(conn, parents_end) -> None:
         return
     reply: tuple[bool, object]
     try:
-        reply = (True, render_all(SongFacts.from_json(text), folder))
+        facts = SongFacts.from_json(text)
+        chords = Forked(partial(chord_timeline, facts, folder / "chords.png"))  # other core
+        curves = {
+            "loudness": loudness_curve(facts, folder / "loudness.png"),
+            "tempo": tempo_curve(facts, folder / "tempo.png"),
+        }
+        reply = (True, {"chords": chords.result(), **curves})
     except Exception as e:  # raised again in the parent
         reply = (False, e)
     conn.send(reply)
