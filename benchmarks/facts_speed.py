@@ -15,8 +15,8 @@
    with ``--before`` also an older checkout of this package (its ``src`` first on the path,
    e.g. from `git worktree add /tmp/before <commit>`), for before/after ratios. Each row
    gives its ratios to the raw library calls (and to the older checkout) of the same run.
-3. In-process, warm: seconds per stage of `analyze` on the recordings (beats runs in a
-   forked process beside features, key and chords; its stage is the wait for it).
+3. In-process, warm: seconds per stage of `analyze` on the recordings (beats and chords
+   run in forked processes beside features and key; their stages are the waits for them).
 4. Peak memory of a ``--long-minutes`` file (the dense band repeated), max RSS of the
    analysing process and of its forked beat tracker (target <= 2 GB).
 """

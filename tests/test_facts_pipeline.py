@@ -72,13 +72,14 @@ def test_forked_stage_returns_its_value_and_raises_its_error():
     stage.close()  # never collected: the child is ended, nothing hangs
 
 
-def test_beats_in_a_forked_process_give_the_same_facts():
-    """threads=2 runs the beat tracker beside the other stages; threads=1 runs in order."""
+def test_beats_and_chords_in_forked_processes_give_the_same_facts():
+    """threads=2 runs the beat tracker and Chordino in forked processes beside the other
+    stages; threads=1 runs them in order, here."""
     song = FIXTURES / "song03_waltz_g.ogg"
     serial = analyze(song, FactsConfig(lyrics_model=None, threads=1))
     parallel = analyze(song, FactsConfig(lyrics_model=None, threads=2))
     assert parallel.model_dump() == serial.model_dump()
-    assert serial.tempo is not None and len(serial.beats) > 50
+    assert serial.tempo is not None and len(serial.beats) > 50 and len(serial.chords) > 5
 
 
 def test_essentia_algorithms_are_built_on_first_use():

@@ -92,11 +92,15 @@ def analyze(
         return facts
 
     track = partial(BEAT_TRACKERS[config.beat_tracker], song.samples, song.sr)
-    # the tracker is the longest stage: on two cores it runs beside features, key and chords
+    # the tracker and Chordino are the longest stages: on two cores each runs in a forked
+    # process beside the features and the key (their stages are the waits for them)
     tracker = Forked(track) if config.threads >= 2 else None
+    chorder = None
     try:
         with t.stage("features"):
             mid = song.at(FEATURE_SR)
+            find_chords = partial(harmony.chordino, mid.samples, mid.sr, facts.duration)
+            chorder = Forked(find_chords) if config.threads >= 2 else None
             spec = spectral(mid.samples)
             pitched = spec.song_tonalness() >= MIN_TONALNESS
         with t.stage("key"):
@@ -105,9 +109,11 @@ def analyze(
         if facts.key is None:
             facts.undetected["key"] = "no tonal centre (flat pitch profile or weak key strength)"
             facts.undetected["chords"] = "no tonal content"
+            if chorder is not None:  # its chords are not needed: free its core
+                chorder.close()
         else:
             with t.stage("chords"):
-                chords = harmony.chordino(mid.samples, mid.sr, facts.duration)
+                chords = find_chords() if chorder is None else chorder.result()
                 facts.chords = chords
                 facts.progression = harmony.summarize([c.label for c in chords])
                 facts.backends["chords"] = "chordino(nnls-chroma)"
@@ -116,8 +122,9 @@ def analyze(
         with t.stage("beats"):  # with a tracker alongside: the wait for it
             beats = track() if tracker is None else tracker.result()
     finally:
-        if tracker is not None:
-            tracker.close()
+        for job in (tracker, chorder):
+            if job is not None:
+                job.close()
     del song
     with t.stage("beats"):
         if beats.downbeats is None:  # a tracker without bars: check its metrical level
