@@ -280,11 +280,14 @@ def _draw_sent(conn, parents_end) -> None:
     try:
         facts = SongFacts.from_json(text)
         chords = Forked(partial(chord_timeline, facts, folder / "chords.png"))  # other core
-        curves = {
-            "loudness": loudness_curve(facts, folder / "loudness.png"),
-            "tempo": tempo_curve(facts, folder / "tempo.png"),
-        }
-        reply = (True, {"chords": chords.result(), **curves})
+        try:
+            curves = {
+                "loudness": loudness_curve(facts, folder / "loudness.png"),
+                "tempo": tempo_curve(facts, folder / "tempo.png"),
+            }
+            reply = (True, {"chords": chords.result(), **curves})
+        finally:
+            chords.close()  # ended, if the curves failed first
     except Exception as e:  # raised again in the parent
         reply = (False, e)
     conn.send(reply)
