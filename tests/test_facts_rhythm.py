@@ -175,3 +175,22 @@ def test_a_trackers_downbeat_activation_sets_the_bars():
     found = estimate_meter(beats, spectral(y), np.empty(0), evidence)
     assert found is not None and found.meter.beats_per_bar == 3
     assert np.allclose(found.downbeats, beats[1::3])
+
+
+@pytest.mark.parametrize("name", ["song01_pop_c", "song04_jig_em", "song07_rock_d"])
+def test_beats_on_the_off_beat_move_back_to_the_beat(name):
+    """A grid on the off-beat eighth (where essentia locks in solo fiddle tunes) carries less
+    harmonic change than the beats: it moves back onto them; the true beats stay."""
+    import json
+
+    from musicflamingo.facts.features import SR, spectral
+    from musicflamingo.facts.scoring import _f_measure
+
+    truth = json.loads((FIXTURES / f"{name}.json").read_text())
+    spec = spectral(audio.load(FIXTURES / f"{name}.ogg", SR).samples)
+    beats = np.asarray(truth["beats"])
+    on = rhythm.Beats(beats, truth["tempo_bpm"], 3.0)
+    assert rhythm.resolve_phase(on, spec) is on
+    off = rhythm.Beats(beats[:-1] + np.diff(beats) / 2, truth["tempo_bpm"], 3.0)
+    assert _f_measure(truth["beats"], off.times.tolist()) == 0.0
+    assert _f_measure(truth["beats"], rhythm.resolve_phase(off, spec).times.tolist()) > 0.95
