@@ -104,7 +104,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(checkpoint, data, tmp_pat
     recipe.write_text("stage: sft\nmax_length: 512\nargs: {}\n")
     load_recipe(recipe)  # valid
     out = tmp_path / "out"
-    sets = {**FAST, "max_steps": 6, "save_strategy": "steps", "save_steps": 2}
+    sets = {**FAST, "max_steps": 12, "save_strategy": "steps", "save_steps": 2}
     cmd = [sys.executable, "-m", "musicflamingo", "train", "sft", "--recipe", str(recipe),
            "--model", str(checkpoint), "--data", str(data), "--out", str(out)]  # fmt: skip
     for k, v in sets.items():
@@ -112,10 +112,12 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(checkpoint, data, tmp_pat
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not (out / "checkpoint-2").is_dir() and time.monotonic() < deadline:
+    # the trainer writes a checkpoint's state last: once it is there, kill at once (a fixed
+    # wait let a quiet machine finish the whole run first)
+    while not (out / "checkpoint-2" / "trainer_state.json").is_file():
         assert proc.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.2)
-    time.sleep(1.0)  # let the checkpoint finish writing
+        assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "train_report.json").exists()
@@ -123,9 +125,9 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(checkpoint, data, tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "train_report.json").read_text())
     assert report["resumed_from"] and int(report["resumed_from"].rsplit("-", 1)[1]) >= 2
-    assert report["global_step"] == 6
+    assert report["global_step"] == 12
     steps = [h["step"] for h in report["log_history"] if "loss" in h]
-    assert steps == [1, 2, 3, 4, 5, 6]  # the checkpoint's history, then the rest once
+    assert steps == list(range(1, 13))  # the checkpoint's history, then the rest once
     # the same run without the kill ends at the same loss (weights, optimizer, schedule restored)
     whole = train(
         Recipe(stage="sft", max_length=512, args=sets), str(checkpoint), [str(data)],
