@@ -35,20 +35,8 @@ class Forked(Generic[T]):
     def result(self) -> T:
         if self._proc is None:
             return self._fn()
-        try:
-            ok, value = self._recv.recv()
-        except EOFError:
-            self._proc.join()
-            code = self._proc.exitcode
-            self._proc = None
-            raise RuntimeError(f"the forked stage died (exit code {code})") from None
-        finally:
-            self._recv.close()
-        self._proc.join()
-        self._proc = None
-        if not ok:
-            raise value
-        return value
+        proc, self._proc = self._proc, None
+        return receive(self._recv, proc, "the forked stage")
 
     def close(self) -> None:
         if self._proc is not None:
@@ -58,10 +46,31 @@ class Forked(Generic[T]):
             self._proc = None
 
 
-def _run(fn: Callable[[], object], send) -> None:
+def receive(conn, proc, what: str):  # noqa: ANN001, ANN201 - a Connection, a Process
+    """What the child ``proc`` sent with `reply` through ``conn``: its value, or its exception
+    raised here; `RuntimeError` naming ``what`` if it died first. Closes ``conn``, joins."""
+    try:
+        ok, value = conn.recv()
+    except EOFError:
+        proc.join()
+        raise RuntimeError(f"{what} died (exit code {proc.exitcode})") from None
+    finally:
+        conn.close()
+    proc.join()
+    if not ok:
+        raise value
+    return value
+
+
+def reply(conn, fn: Callable[[], object]) -> None:  # noqa: ANN001 - a Connection
+    """In the child: send ``fn()``, or the exception it raised, for `receive`."""
     try:
         value = (True, fn())
     except BaseException as e:  # sent back and raised in the parent
         value = (False, e)
-    send.send(value)
+    conn.send(value)
+
+
+def _run(fn: Callable[[], object], send) -> None:
+    reply(send, fn)
     send.close()

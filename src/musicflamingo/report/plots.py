@@ -7,6 +7,7 @@ in a forked child that imports matplotlib while the song is still being measured
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 from functools import partial
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from musicflamingo.facts.forked import Forked
+from musicflamingo.facts.forked import Forked, receive, reply
 from musicflamingo.facts.harmony import short_name
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.theory import pitch_class
@@ -243,20 +244,10 @@ class Plotter:
     def render(self, facts: SongFacts, folder: Path) -> dict[str, Path]:
         if self._conn is None:
             return render_all(facts, folder)
-        try:
-            self._conn.send((facts.to_json(), folder))
-            ok, value = self._conn.recv()
-        except (EOFError, BrokenPipeError):
-            self._proc.join()
-            code = self._proc.exitcode
-            raise RuntimeError(f"the plotting process died (exit code {code})") from None
-        finally:
-            self._conn.close()
-            self._conn = None
-        self._proc.join()
-        if not ok:
-            raise value
-        return value
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(BrokenPipeError):  # it died: `receive` says so
+            conn.send((facts.to_json(), folder))
+        return receive(conn, self._proc, "the plotting process")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -276,18 +267,17 @@ def _draw_sent(conn, parents_end) -> None:
         text, folder = conn.recv()
     except EOFError:
         return
-    reply: tuple[bool, object]
+    reply(conn, partial(_draw_all, SongFacts.from_json(text), folder))
+
+
+def _draw_all(facts: SongFacts, folder: Path) -> dict[str, Path]:
+    """`render_all`, with the chord timeline drawn by a child of its own beside the curves."""
+    chords = Forked(partial(chord_timeline, facts, folder / "chords.png"))  # other core
     try:
-        facts = SongFacts.from_json(text)
-        chords = Forked(partial(chord_timeline, facts, folder / "chords.png"))  # other core
-        try:
-            curves = {
-                "loudness": loudness_curve(facts, folder / "loudness.png"),
-                "tempo": tempo_curve(facts, folder / "tempo.png"),
-            }
-            reply = (True, {"chords": chords.result(), **curves})
-        finally:
-            chords.close()  # ended, if the curves failed first
-    except Exception as e:  # raised again in the parent
-        reply = (False, e)
-    conn.send(reply)
+        curves = {
+            "loudness": loudness_curve(facts, folder / "loudness.png"),
+            "tempo": tempo_curve(facts, folder / "tempo.png"),
+        }
+        return {"chords": chords.result(), **curves}
+    finally:
+        chords.close()  # ended, if the curves failed first
