@@ -23,8 +23,8 @@ OCTAVE_SPAN = 180.0  # seconds of onset envelope (from the middle) for the octav
 PHASE_SHIFTS = (1 / 3, 1 / 2, 2 / 3)  # of a beat: the off-beat eighths (simple, compound time)
 # log ratio of the harmonic change a shifted grid must carry over the tracked one. On the dev
 # split essentia follows the off-beat eighth in solo fiddle tunes (right period, beat F 0);
-# this moves three of them (beat F 0 -> 0.99) and no other piece (quarter-beat shifts also
-# moved a chorale off its beats)
+# this moves four of them (three from beat F 0 to 0.99) and no other piece (quarter-beat
+# shifts also moved a chorale off its beats)
 PHASE_MARGIN = 0.1
 
 
@@ -133,7 +133,7 @@ def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
 
 def resolve_phase(beats: Beats, spec: Spectral) -> Beats:
     """Second opinion on where the beat falls. Harmony changes on beats, not between them:
-    when the grid shifted by a quarter, third, half, ... of each beat carries clearly more
+    when the grid shifted by a third, half or two thirds of each beat carries clearly more
     chroma change (`features.chroma_novelty`) than the tracked one, the tracker locked onto
     an off-beat (a solo melody in even eighths gives it nothing else), and the beats move."""
     if len(beats.times) < 16:  # too few beats to judge
@@ -142,9 +142,9 @@ def resolve_phase(beats: Beats, spec: Spectral) -> Beats:
     def change(times: np.ndarray) -> float:
         return float(features.chroma_novelty(spec, times)[1:-1].mean()) + 1e-9
 
-    gaps = np.diff(beats.times)
+    gaps, tracked = np.diff(beats.times), change(beats.times)
     grids = [beats.times[:-1] + fr * gaps for fr in PHASE_SHIFTS]
-    ratios = [np.log(change(g) / change(beats.times)) for g in grids]
+    ratios = [np.log(change(g) / tracked) for g in grids]
     best = int(np.argmax(ratios))
     if ratios[best] <= PHASE_MARGIN:
         return beats
