@@ -127,7 +127,7 @@ def analyze(
                 job.close()
     del song
     with t.stage("beats"):
-        if beats.downbeats is None:  # a tracker without bars: check its metrical level
+        if beats.bar_evidence is None:  # a tracker without bars: check its metrical level
             beats = rhythm.resolve_phase(rhythm.resolve_octave(beats, spec), spec)
         facts.tempo = rhythm.tempo_from_beats(beats, pitched)
         facts.backends["beats"] = config.beat_tracker

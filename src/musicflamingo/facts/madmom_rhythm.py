@@ -1,4 +1,4 @@
-"""Beats, downbeats and bars from madmom's trained networks (the optional `madmom` extra).
+"""Beats and each beat's downbeat probability from madmom's trained networks (the `madmom` extra).
 
 madmom's joint beat/downbeat model (Böck, Krebs & Widmer, ISMIR 2016: an ensemble of eight
 bidirectional LSTMs on a multi-resolution spectrogram) and its dynamic Bayesian network
@@ -177,15 +177,14 @@ def _bar_tracker():
     return DBNDownBeatTrackingProcessor(beats_per_bar=list(BAR_LENGTHS), fps=FPS)
 
 
-def track(act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Beat times and their positions in the bar (1 = downbeat) from the activations,
-    decoded by madmom's dynamic Bayesian network over bars of 2, 3 and 4 beats."""
+def track(act: np.ndarray) -> np.ndarray:
+    """Beat times from the activations, decoded by madmom's dynamic Bayesian network over
+    bars of 2, 3 and 4 beats (its bar starts are not used: `meter` finds them from the
+    downbeat activation and the music's own cues, which scored better on the dev split)."""
     if len(act) < 2 * FPS or act[:, 0].max() < 0.05:  # under 2 s, or no beat anywhere
-        return np.empty(0), np.empty(0, dtype=int)
+        return np.empty(0)
     result = _bar_tracker()(act)
-    if len(result) == 0:
-        return np.empty(0), np.empty(0, dtype=int)
-    return result[:, 0].astype(float), result[:, 1].astype(int)
+    return result[:, 0].astype(float) if len(result) else np.empty(0)
 
 
 def madmom_beats(samples: np.ndarray, sr: int) -> Beats:
@@ -195,14 +194,14 @@ def madmom_beats(samples: np.ndarray, sr: int) -> Beats:
 
     def part(x: np.ndarray) -> Beats:
         act = activations(x, sr)
-        times, position = track(act)
+        times = track(act)
         if len(times) < 2:
-            return Beats(times, 0.0, 0.0, times[:0], times[:0])
+            return Beats(times, 0.0, 0.0, times[:0])
         frames = np.clip(np.round(times * FPS).astype(int), 0, len(act) - 1)
         confidence = float(np.clip(act[frames].sum(axis=1).mean(), 0, 1))
         bpm = 60.0 / float(np.median(np.diff(times)))
         near = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, len(act) - 1)
         evidence = act[near, 1].max(axis=1)
-        return Beats(times, bpm, confidence, times[position == 1], evidence)
+        return Beats(times, bpm, confidence, evidence)
 
     return in_chunks(samples, sr, part)

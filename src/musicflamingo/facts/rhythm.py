@@ -33,7 +33,6 @@ class Beats:
     times: np.ndarray
     bpm: float
     confidence: float
-    downbeats: np.ndarray | None = None  # bar starts, from trackers that find them
     bar_evidence: np.ndarray | None = None  # per beat: a tracker's bar-start probability
 
 
@@ -42,7 +41,6 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
     length: essentia's ~50 MB per minute) and stitch the beats at the chunk centres."""
     chunk, overlap = int(CHUNK_SECONDS * sr), int(CHUNK_OVERLAP * sr)
     times: list[np.ndarray] = []
-    downs: list[np.ndarray] = []
     evidence: list[np.ndarray] = []
     bpms, confs, weights = [], [], []
     for start in range(0, max(len(samples), 1), chunk):
@@ -57,9 +55,6 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
         times.append(found[keep])
         if part.bar_evidence is not None:
             evidence.append(np.asarray(part.bar_evidence, dtype=float)[keep])
-        if part.downbeats is not None:
-            down = np.asarray(part.downbeats, dtype=float) + lo / sr
-            downs.append(down[(down >= t0) & (down < t1)])
         bpms.append(part.bpm)
         confs.append(part.confidence)
         weights.append(hi - lo)
@@ -74,11 +69,7 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
         bar_evidence = None if bar_evidence is None else bar_evidence[single]
     bpm = float(np.average(bpms, weights=weights)) if sum(weights) else 0.0
     conf = float(np.average(confs, weights=weights)) if sum(weights) else 0.0
-    kept = None
-    if downs:  # keep the bar starts that survived as beats
-        kept = np.concatenate(downs)
-        kept = kept[np.isin(kept, beats)]
-    return Beats(beats, bpm, conf, kept, bar_evidence)
+    return Beats(beats, bpm, conf, bar_evidence)
 
 
 def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
