@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -274,3 +275,24 @@ def test_mix_keeps_onsets_in_place() -> None:
     assert np.max(np.abs(y)) == pytest.approx(10 ** (-6 / 20), rel=1e-3)
     assert np.all(np.abs(y[: sr // 2 - 1]) < 0.05)  # only noise before the first click
     assert np.argmax(np.abs(y)) in (sr // 2, sr, 2 * sr)
+
+
+def test_a_grace_note_leaves_no_note_sounding_at_the_end(tmp_path: Path) -> None:
+    """Regression: music21 writes a grace note's note-off before its note-on (one tick); a
+    note left on made FluidSynth render three fiddle tunes (looped sax samples) without end."""
+    import mido
+    from fixturegen.truth import write_midi
+    from music21 import note, stream
+
+    grace = note.Note("C#5").getGrace()  # C#5 never sounds again: nothing turns it off
+    part = stream.Part([note.Note("D5"), grace, note.Note("E5"), note.Note("D5", quarterLength=2)])
+    write_midi(SimpleNamespace(score=stream.Score([part])), tmp_path / "grace.mid")
+    sounding: set[tuple[int, int]] = set()
+    for msg in mido.MidiFile(tmp_path / "grace.mid"):  # all tracks, in time order
+        if msg.type == "note_on" and msg.velocity:
+            sounding.add((msg.channel, msg.note))
+        elif msg.type in ("note_on", "note_off"):
+            sounding.discard((msg.channel, msg.note))
+        elif msg.type == "control_change" and msg.control == 123:  # all notes off
+            sounding = {s for s in sounding if s[0] != msg.channel}
+    assert not sounding

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import mido
 import mir_eval
 import numpy as np
 import pretty_midi
@@ -47,8 +48,20 @@ class Piece:
 
 
 def write_midi(piece: Piece, path: Path) -> pretty_midi.PrettyMIDI:
-    """Write the score as MIDI and read it back for its tempo map."""
+    """Write the score as MIDI and read it back for its tempo map. Each track ends with
+    "all notes off" on its channels: music21 writes a grace note's note-off before its
+    note-on (both at one tick), and FluidSynth renders a note left on without end."""
     piece.score.write("midi", fp=str(path))
+    midi = mido.MidiFile(path)
+    for track in midi.tracks:
+        channels = sorted({m.channel for m in track if not m.is_meta and hasattr(m, "channel")})
+        if not channels or track[-1].type != "end_of_track":
+            continue
+        end = track.pop()
+        off = [mido.Message("control_change", channel=c, control=123, value=0) for c in channels]
+        off[0].time = end.time
+        track.extend([*off, end.copy(time=0)])
+    midi.save(path)
     return pretty_midi.PrettyMIDI(str(path))
 
 
