@@ -152,7 +152,8 @@ def chroma_novelty(spec: Spectral, beats: np.ndarray) -> np.ndarray:
     chroma = beat_sync(spec.chroma, spec, beats)  # span i = beats[i]..beats[i+1]
     norm = np.linalg.norm(chroma, axis=0) + 1e-9
     cos = (chroma[:, 1:] * chroma[:, :-1]).sum(axis=0) / (norm[1:] * norm[:-1])
-    return np.concatenate([[0.0], 1.0 - cos, [0.0]])[: len(beats)]
+    change = np.maximum(1.0 - cos, 0.0)  # rounding leaves -1e-7 where nothing changes
+    return np.concatenate([[0.0], change, [0.0]])[: len(beats)]
 
 
 if __name__ == "__main__":
