@@ -3,10 +3,10 @@
 No maintained offline downbeat model ships on PyPI (madmom's models are non-commercial,
 Beat This! downloads its weights), so we score every bar length P in {2, 3, 4, 5, 6} beats
 and phase by how well a bar-start indicator correlates with the cues that mark bar
-starts in real music: chord changes, bass/kick onsets and overall onset strength, and, with
-the madmom backend, its network's downbeat activation at each beat (on the dev split this
-beat its own bar DBN: downbeat F 0.62 -> 0.77, meter 0.60 -> 0.72). Correlation (not mean
-contrast) makes bar lengths comparable.
+starts in real music: chord changes, harmonic (chroma) novelty, bass/kick onsets and
+overall onset strength, and, with the madmom backend, its network's downbeat activation at
+each beat (on the dev split this beat its own bar DBN: downbeat F 0.62 -> 0.77, meter
+0.60 -> 0.72). Correlation (not mean contrast) makes bar lengths comparable.
 The beat subdivision (duple or triple, from the onset envelope between beats) turns the
 bar length into a time signature: 2 -> 2/4 or 6/8, 3 -> 3/4 or 9/8, 4 -> 4/4 or 12/8
 (5 -> 5/4: quintuple compound time is rare).
@@ -18,17 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicflamingo.facts.features import Spectral, peak_near
+from musicflamingo.facts.features import Spectral, chroma_novelty, peak_near
 from musicflamingo.facts.schema import Meter
 
 BAR_LENGTHS = (2, 3, 4, 5, 6)
-# Cues are z-normalised, so the weights only matter where several cues vary: a song
-# without chord changes is read from its bass and onsets alone. On the dev split (91
-# pieces) frame-level chroma novelty as a fourth cue lost to Chordino's chord changes
-# (chorales change harmony on every beat: bars of two won), and bass at 0.6 outvoted the
-# chords: with these weights meter 0.714 -> 0.747, downbeat F 0.643 -> 0.663, and no kind
-# of piece (chorales, composed with and without drums, fiddle tunes) lost more than one.
-WEIGHTS = {"chord": 1.0, "low": 0.3, "onset": 0.3, "tracker": 0.5}
+WEIGHTS = {"chord": 1.0, "chroma": 0.7, "low": 0.6, "onset": 0.3, "tracker": 0.5}
 # Prior in correlation units: in simple time 4/4 is by far the most common bar, then 3/4
 # (kick-snare patterns make 4/4 look like 2/4 otherwise); in compound time 6/8 is. Five
 # beats are rare: a five-beat bar must win by a margin (on the dev split any margin from
@@ -64,6 +58,7 @@ def beat_cues(
     """Per-beat evidence that a bar starts there, each z-normalised; ``bar_evidence`` is a
     tracker's own bar-start probability per beat (madmom's downbeat activation)."""
     ibi = np.median(np.diff(beats))
+    novelty = chroma_novelty(spec, beats)
     if len(chord_changes):
         dist = np.abs(beats[:, None] - chord_changes[None, :]).min(axis=1)
         chord = (dist < 0.3 * ibi).astype(float)
@@ -71,6 +66,7 @@ def beat_cues(
         chord = np.zeros(len(beats))
     cues = {
         "chord": _z(chord),
+        "chroma": _z(novelty),
         "low": _z(peak_near(spec.low_onset, spec, beats)),
         "onset": _z(peak_near(spec.onset, spec, beats)),
     }
