@@ -298,3 +298,21 @@ def test_the_event_stream_ends_with_the_finished_job(tmp_path: Path) -> None:
 
     sent = [json.loads(e.split("data: ", 1)[1]) for e in asyncio.run(events())]
     assert [e["status"] for e in sent] == ["running", "done"]
+
+
+def test_a_worker_dying_between_two_stages_fails_the_next_one(tmp_path: Path) -> None:
+    """The kill can fall after a stage ended and before the next said it started: the job
+    still shows where it failed; a job still queued when its pool broke fails no stage."""
+    from musicflamingo.serve.jobs import Job, Jobs, Stage
+
+    jobs = Jobs(tmp_path, FactsConfig())
+    between = Job("j1", "a.ogg", tmp_path, tmp_path / "song.ogg", status="running")
+    between.stages["decode"] = Stage(name="decode", state="done", seconds=0.1)
+    jobs._finish(between, error="the analysis crashed: its worker process died")
+    states = {s.name: s.state for s in between.view().stages}
+    assert states["decode"] == "done" and states["loudness"] == "failed"
+    assert {states[n] for n in states if n not in ("decode", "loudness")} == {"skipped"}
+
+    queued = Job("j2", "b.ogg", tmp_path, tmp_path / "song.ogg")
+    jobs._finish(queued, error="the analysis crashed: its worker process died")
+    assert {s.state for s in queued.view().stages} == {"skipped"}

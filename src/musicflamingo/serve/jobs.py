@@ -282,11 +282,18 @@ class Jobs:
             self._finish(job, error=f"the analysis crashed: {reason}")
 
     def _finish(self, job: Job, error: str | None) -> None:
-        """Stages not reached are skipped; the one running failed with the job or is done."""
+        """Stages not reached are skipped; the one running failed with the job or is done.
+        A running job that fails between two stages (its worker died after one ended, before
+        the next was reported) failed in the next one."""
         with self._lock:
             if job.finished:
                 return
             ended: StageState = "failed" if error else "done"
+            states = [s.state for s in job.stages.values()]
+            if error and job.status == "running" and "running" not in states:
+                nxt = next((n for n, s in job.stages.items() if s.state == "waiting"), None)
+                if nxt is not None:
+                    job.stages = _update(job.stages, Stage(name=nxt, state="running"))
             for name, stage in job.stages.items():
                 if stage.state in ("waiting", "running"):
                     state = ended if stage.state == "running" else "skipped"
