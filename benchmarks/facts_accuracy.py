@@ -20,8 +20,9 @@ Systems, all on the same files:
   models are not run (about 0.2 and 0.5 s per second of audio on this 2-core machine).
 
 Metrics are mir_eval's (`musicflamingo.facts.scoring`): tempo Accuracy1/2 (4 %), beat and
-downbeat F-measure (±70 ms, first 5 s trimmed), meter (beats per bar; `meter_exact` = the
-same signature), key MIREX weighted, chords majmin/mirex WCSR, section boundary F at
+downbeat F-measure (±70 ms, first 5 s trimmed), meter (beats per bar; `meter_2x` also
+takes twice or half of them, 2/4 for 4/4, 6/8 for 12/8; `meter_exact` = the same
+signature), key MIREX weighted, chords majmin/mirex WCSR, section boundary F at
 0.5 s and 3 s. Results are cached per piece in ``<corpus>/.cache``: raw and madmom per
 render, ours per render and version of the facts code, so a rerun only measures what
 changed. Per-piece tables go to ``--out`` as CSV and Markdown.
@@ -156,7 +157,7 @@ def evaluate(
     return out
 
 
-COLUMNS = ("tempo_acc1", "tempo_acc2", "beat_f", "downbeat_f", "meter", "meter_exact")
+COLUMNS = ("tempo_acc1", "tempo_acc2", "beat_f", "downbeat_f", "meter", "meter_2x", "meter_exact")
 COLUMNS += (
     "key_weighted",
     "key_sections",

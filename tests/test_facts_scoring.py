@@ -50,6 +50,16 @@ def test_meter_is_beats_per_bar(estimate: Estimate, meter: float, exact: float |
     assert (s["meter"], s["meter_exact"]) == (meter, exact)
 
 
+@pytest.mark.parametrize(
+    ("beats_per_bar", "expected"),
+    [(2, 1.0), (4, 1.0), (1, 1.0), (3, 0.0), (6, 0.0), (0, 0.0)],
+)
+def test_meter_2x_allows_the_neighbouring_bar_level(beats_per_bar: int, expected: float) -> None:
+    s = score(Estimate(beats_per_bar=beats_per_bar), TRUTH)  # the truth: 6/8, two beats
+    assert s["meter_2x"] == expected
+    assert s["meter"] == float(beats_per_bar == 2)
+
+
 def test_means_skip_unscored_pieces() -> None:
     rows = [{"meter": 1.0, "key_weighted": None}, {"meter": 0.0, "key_weighted": None}]
     assert mean_scores(rows) == {"meter": 0.5}

@@ -22,6 +22,7 @@ TARGETS = {  # issue 9's targets, measured on the never-tuned test split
     "beat_f": 0.92,
     "downbeat_f": 0.80,
     "meter": 0.90,  # beats per bar
+    "meter_2x": None,  # beats per bar, or twice or half of them (4/4 as 2/4, 12/8 as 6/8)
     "meter_exact": None,  # the same time signature (6/8 is not 2/4)
     "key_weighted": 0.85,
     "key_sections": None,  # MIREX weighted, per second, where the truth gives a key per section
@@ -169,11 +170,19 @@ def _f_measure(ref: list[float], est: list[float] | None) -> float | None:
     return float(mir_eval.beat.f_measure(trim(np.array(ref)), trim(np.array(est, dtype=float))))
 
 
+def meter_2x(est: int, ref: int) -> float:
+    """Beats per bar right, or twice or half of them: the bar one hypermetrical level up
+    or down (2/4 read as 4/4, 12/8 as 6/8), as tempo Accuracy2 allows the tempo octave.
+    Which of the two a score writes is often convention (reels in 2/2 or 4/4)."""
+    return float(est > 0 and est in (ref, 2 * ref) or 2 * est == ref)
+
+
 def score(est: Estimate, truth: Truth) -> dict[str, float | None]:
     """Every metric for one piece; None where the truth has no such annotation or the
     system does not measure that fact."""
     acc1, acc2 = tempo_accuracy(est.tempo_bpm, truth.tempo_bpm)
     bar_beats = est.bar_beats()
+    ref_bar_beats = parse_meter(truth.meter).beats_per_bar
     out: dict[str, float | None] = {
         "key_weighted": None
         if est.key is None
@@ -184,9 +193,8 @@ def score(est: Estimate, truth: Truth) -> dict[str, float | None]:
         "tempo_acc2": acc2,
         "beat_f": _f_measure(truth.beats, est.beats),
         "downbeat_f": _f_measure(truth.downbeats, est.downbeats),
-        "meter": None
-        if bar_beats is None
-        else float(bar_beats == parse_meter(truth.meter).beats_per_bar),
+        "meter": None if bar_beats is None else float(bar_beats == ref_bar_beats),
+        "meter_2x": None if bar_beats is None else meter_2x(bar_beats, ref_bar_beats),
         "meter_exact": None if est.meter is None else float(est.meter == truth.meter),
     }
     out["key_sections"] = None
