@@ -316,3 +316,44 @@ def test_a_worker_dying_between_two_stages_fails_the_next_one(tmp_path: Path) ->
     queued = Job("j2", "b.ogg", tmp_path, tmp_path / "song.ogg")
     jobs._finish(queued, error="the analysis crashed: its worker process died")
     assert {s.state for s in queued.view().stages} == {"skipped"}
+
+
+_DIES_HOLDING_THE_QUEUE = """
+import os, signal, sys
+from pathlib import Path
+
+from musicflamingo.facts.extract import FactsConfig
+from musicflamingo.serve import jobs
+
+
+def die_mid_message():
+    jobs._progress._wlock.acquire()  # what a worker killed while sending leaves behind
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    server = jobs.Jobs(Path(sys.argv[1]), FactsConfig())
+    pool = server._executor()
+    try:
+        pool.submit(die_mid_message).result()
+    except Exception as e:
+        print(type(e).__name__)
+    server._retire(pool)  # what a dead worker's job does
+    server.close()
+    print("closed")
+"""
+
+
+def test_a_worker_killed_mid_message_leaves_the_server_free_to_exit(tmp_path: Path) -> None:
+    """A worker killed while it sends progress holds the queue's write lock for ever: the
+    server must stop that queue's listener and exit without writing to it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "dies.py"
+    script.write_text(_DIES_HOLDING_THE_QUEUE)
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=30
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["BrokenProcessPool", "closed"]

@@ -21,6 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any, Literal
 
 from musicflamingo.analyze import FACTS_FILE, REPORT_FILE, write_outputs
@@ -44,6 +45,7 @@ STAGES = (
     "report",
 )
 PLOTS = ("chords.png", "loudness.png", "tempo.png")
+LISTEN_POLL = 0.2  # seconds: how soon a retired pool's listener notices, once its queue is empty
 DOWNLOADS = (FACTS_FILE, REPORT_FILE, *PLOTS)
 Status = Literal["queued", "running", "done", "failed"]
 StageState = Literal["waiting", "running", "done", "failed", "skipped"]
@@ -178,6 +180,7 @@ class Jobs:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._queue: Any = None
+        self._retired: threading.Event | None = None  # set: the pool's listener may stop
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # creation: a slot is taken before the upload is read, so a full queue costs nothing
@@ -223,14 +226,14 @@ class Jobs:
     def close(self) -> None:
         """Stop the workers now (a song being measured is abandoned) and the listener."""
         with self._lock:
-            pool, queue, self._pool = self._pool, self._queue, None
-        if pool is None:
+            pool, retired, self._pool = self._pool, self._retired, None
+        if pool is None or retired is None:
             return
         workers = list(getattr(pool, "_processes", {}).values())  # no public handle
         pool.shutdown(wait=False, cancel_futures=True)
         for process in workers:
             process.terminate()
-        queue.put(None)
+        retired.set()
 
     def _executor(self) -> ProcessPoolExecutor:
         """The pool, with its own progress queue (a worker killed while writing to a queue
@@ -238,8 +241,9 @@ class Jobs:
         with self._lock:
             if self._pool is None:
                 ctx = mp.get_context("spawn")  # the server has threads: never fork it
-                self._queue = ctx.Queue()
-                threading.Thread(target=self._listen, args=(self._queue,), daemon=True).start()
+                self._queue, self._retired = ctx.Queue(), threading.Event()
+                listen = (self._queue, self._retired)
+                threading.Thread(target=self._listen, args=listen, daemon=True).start()
                 self._pool = ProcessPoolExecutor(
                     self.workers, mp_context=ctx, initializer=_init, initargs=(self._queue,)
                 )
@@ -250,13 +254,23 @@ class Jobs:
         with self._lock:
             if self._pool is not pool:
                 return
-            queue, self._pool = self._queue, None
+            retired, self._pool = self._retired, None
         pool.shutdown(wait=False, cancel_futures=True)
-        queue.put(None)
+        if retired is not None:
+            retired.set()
 
-    def _listen(self, queue: Any) -> None:
-        """The progress messages of one pool's workers, in order, until it is retired."""
-        while (msg := queue.get()) is not None:
+    def _listen(self, queue: Any, retired: threading.Event) -> None:
+        """The progress messages of one pool's workers, in order, until it is retired and
+        they are all read. Only the workers write to the queue: a worker killed mid-message
+        holds the queue's write lock for ever, and a write of the server's own would then
+        never be sent (and its flush would hang the server's exit)."""
+        while True:
+            try:
+                msg = queue.get(timeout=LISTEN_POLL)
+            except Empty:
+                if retired.is_set():
+                    return
+                continue
             job_id, stage, state, value = msg
             job = self.jobs.get(job_id)
             if job is None or job.finished:
