@@ -31,13 +31,13 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from facts_accuracy import MADMOM_BARS, from_bars
 
 from musicflamingo import audio
 from musicflamingo.facts.scoring import Estimate, Truth, mean_scores, score
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("tempo_acc1", "tempo_acc2", "beat_f", "downbeat_f", "meter", "meter_2x")
-BARS = (2, 3, 4)
 BEATNET_SR, BEATNET_FPS = 22_050, 50
 MADMOM_SR, MADMOM_FPS = 44_100, 100
 SYSTEMS = (
@@ -50,30 +50,16 @@ SYSTEMS = (
 )
 
 
-def from_bars(beats: np.ndarray, positions: np.ndarray) -> Estimate:
-    """An estimate from beat times and their positions in the bar (1 = downbeat)."""
-    positions = positions.astype(int)
-    return Estimate(
-        tempo_bpm=float(60 / np.median(np.diff(beats))) if len(beats) > 2 else None,
-        beats=beats.tolist(),
-        downbeats=beats[positions == 1].tolist(),
-        beats_per_bar=int(positions.max()) if len(positions) else 0,
-    )
-
-
 @cache
 def _dbn(fps: int):
     from madmom.features.downbeats import DBNDownBeatTrackingProcessor
 
-    return DBNDownBeatTrackingProcessor(beats_per_bar=list(BARS), fps=fps)
+    return DBNDownBeatTrackingProcessor(beats_per_bar=list(MADMOM_BARS), fps=fps)
 
 
 def dbn_decode(activation: np.ndarray, fps: int) -> Estimate:
     """madmom's DBN bar tracker on (beat, downbeat) activations, frames x 2."""
-    bars = _dbn(fps)(activation)
-    if not len(bars):
-        return from_bars(np.zeros(0), np.zeros(0))
-    return from_bars(bars[:, 0], bars[:, 1])
+    return from_bars(_dbn(fps)(activation))
 
 
 def metricon_decode(activation: np.ndarray, fps: int) -> Estimate:
@@ -86,9 +72,9 @@ def metricon_decode(activation: np.ndarray, fps: int) -> Estimate:
         return np.log(p) - np.log1p(-p)
 
     bars = metricon.track_downbeats(
-        logit(activation.sum(axis=1)), logit(activation[:, 1]), beats_per_bar=BARS, fps=fps
+        logit(activation.sum(axis=1)), logit(activation[:, 1]), beats_per_bar=MADMOM_BARS, fps=fps
     )
-    return from_bars(np.asarray(bars.times), np.asarray(bars.numbers))
+    return from_bars(np.column_stack([bars.times, bars.numbers]))
 
 
 @cache

@@ -98,7 +98,12 @@ def run_madmom(path: Path, samples: np.ndarray) -> Estimate:
     from madmom.features.downbeats import DBNDownBeatTrackingProcessor
 
     act = madmom_rhythm.activations(samples, SR)  # RNNDownBeatProcessor's, batched
-    bars = DBNDownBeatTrackingProcessor(beats_per_bar=list(MADMOM_BARS), fps=100)(act)
+    return from_bars(DBNDownBeatTrackingProcessor(beats_per_bar=list(MADMOM_BARS), fps=100)(act))
+
+
+def from_bars(bars: np.ndarray) -> Estimate:
+    """An estimate from a bar tracker's rows of (beat time, position in the bar; 1 = the
+    downbeat)."""
     beats = bars[:, 0] if len(bars) else np.zeros(0)
     positions = bars[:, 1].astype(int) if len(bars) else np.zeros(0, int)
     return Estimate(
