@@ -1,6 +1,6 @@
-"""The numpy/scipy stand-ins for librosa's tempo and recurrence (they spare every call
-librosa's import, scikit-learn's and numba's JIT) give librosa's exact numbers on real
-audio, and the analysis path loads none of those libraries."""
+"""The numpy stand-ins for librosa's tempo and recurrence and for scipy.ndimage's filters
+(they spare every call librosa's import, scikit-learn's, numba's JIT and scipy's) give
+those libraries' numbers on real audio, and the analysis path loads none of them."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import librosa
 import numpy as np
 import pytest
 from media import FIXTURES
+from scipy import ndimage
 
 from musicflamingo import audio
-from musicflamingo.facts import features, form, rhythm
+from musicflamingo.facts import features, form, rhythm, smoothing
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +47,37 @@ def test_recurrence_and_time_lag_are_librosas(spec):
         assert np.array_equal(form.time_lag(ours), lag)
 
 
-def test_analysis_loads_no_librosa_sklearn_numba_or_matplotlib():
+def test_smoothing_filters_are_scipy_ndimages(spec):
+    """On the song's own log spectrum, novelty and bar lag matrix, edges included."""
+    log_power = 10 * spec.logmel[:, :700]  # float32, as the tonalness filter gets it
+    for size in (1, 3, 15, 2 * log_power.shape[1] + 1):  # a window wider than the rows too
+        ours = smoothing.moving_mean(log_power, size)
+        theirs = ndimage.uniform_filter1d(log_power, size, axis=-1, mode="nearest")
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-4)
+    seconds = spec.n_frames * features.HOP / features.SR
+    feats = form.bar_features(np.arange(0.0, seconds, 2.7), spec)
+    lag = form.time_lag(form.recurrence(feats, max(2, int(form.NEIGHBOURS * feats.shape[1]))))
+    for sigma in ((0.5, form.SMOOTH_BARS), (3.0, 0.5), (40.0, 40.0)):  # taps beyond the edges
+        ours, theirs = smoothing.gaussian_smooth(lag, sigma), ndimage.gaussian_filter(lag, sigma)
+        assert ours.dtype == theirs.dtype == np.float32  # both sum in float64: last-bit rounding
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+    nov = form.structure_novelty(feats)
+    assert nov.std() > 0.05  # a curve with peaks, not a flat line
+    for size in (1, 9, 2 * len(nov) + 1):
+        ours = smoothing.moving_median(nov, size)
+        assert np.array_equal(ours, ndimage.median_filter(nov, size=size, mode="nearest"))
+    with pytest.raises(ValueError, match="odd"):
+        smoothing.moving_mean(log_power, 4)
+
+
+def test_analysis_loads_no_librosa_sklearn_numba_scipy_or_matplotlib():
     """A whole analysis (octave check and sections included) in a fresh process."""
     code = (
         "import json, sys\n"
         "from musicflamingo.facts.extract import FactsConfig, analyze\n"
         "f = analyze(sys.argv[1], FactsConfig(lyrics_model=None, threads=1))\n"
-        "heavy = ('librosa', 'sklearn', 'numba', 'matplotlib', 'scipy.signal', 'pandas')\n"
+        "heavy = ('librosa', 'sklearn', 'numba', 'matplotlib', 'scipy', 'pandas')\n"
         "print(json.dumps([len(f.sections), f.tempo is not None,"
         " [m for m in heavy if m in sys.modules]]))\n"
     )

@@ -93,15 +93,15 @@ def test_essentia_algorithms_are_built_on_first_use():
 
 def test_facts_path_leaves_heavy_libraries_unimported(tmp_path):
     """Regression: every `analyze` paid for importing librosa (and numba's JIT), mir_eval,
-    scipy.signal (both load scipy.stats) and all of essentia's algorithms before hearing
-    any music. (A whole song, octave check and sections included: test_facts_parity.py.)"""
+    scipy (a third of a second: `facts.smoothing`) and all of essentia's algorithms before
+    hearing any music. (A whole song, octave check and sections included: test_facts_parity.py.)"""
     path = tmp_path / "tone.wav"
     sf.write(path, tone(2.0, 44_100).T, 44_100)
     code = (
         "import sys\n"
         "from musicflamingo.facts.extract import FactsConfig, analyze\n"
         f"analyze({str(path)!r}, FactsConfig(lyrics_model=None))\n"
-        "heavy = ['librosa.core', 'numba', 'mir_eval', 'scipy.signal', 'scipy.stats',"
+        "heavy = ['librosa.core', 'numba', 'mir_eval', 'scipy',"
         " 'matplotlib', 'torch', 'transformers', 'faster_whisper']\n"
         "print(' '.join(m for m in heavy if m in sys.modules))\n"
         "import essentia.standard as es\n"

@@ -1,13 +1,12 @@
 """Frame-level spectral features shared by the meter, key and section estimators.
 
-One short-time Fourier pass (scipy.fft) over bounded chunks, so an hour of audio needs tens
+One short-time Fourier pass (numpy.fft) over bounded chunks, so an hour of audio needs tens
 of megabytes, not gigabytes. Frame ``i`` is centred at ``i * HOP / SR`` seconds.
 
 The filterbanks (mel, chroma) and the MFCC's DCT are librosa's and scipy's, computed once
 by `librosa_filters` and shipped in ``filterbanks.npz``: importing librosa (and the numba
-JIT it loads) would cost more than analysing a whole song. scipy itself (a third of a
-second) is imported where it is first used, so the beat tracker, forked before the features
-are computed and needing none of it, starts without waiting for it.
+JIT it loads) would cost more than analysing a whole song. Nor is scipy imported on the
+analysis path (a third of a second of CPU, see `smoothing`).
 """
 
 from __future__ import annotations
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from musicflamingo.facts.smoothing import moving_mean
 
 SR = 22_050
 N_FFT = 2048
@@ -32,6 +33,7 @@ def librosa_filters() -> dict[str, np.ndarray]:
     """The feature matrices as librosa and scipy define them (regenerates the shipped file:
     ``python -m musicflamingo.facts.features``)."""
     import librosa
+    import scipy.fft
     import scipy.signal
 
     return {
@@ -74,8 +76,6 @@ class Spectral:
 
 def spectral(samples: np.ndarray, sr: int = SR) -> Spectral:
     """Chroma, log-mel, MFCC, RMS and onset envelopes of ``samples`` (at 22.05 kHz)."""
-    import scipy.fft
-
     if sr != SR:
         raise ValueError(f"features expect {SR} Hz audio")
     half = N_FFT // 2
@@ -96,7 +96,7 @@ def spectral(samples: np.ndarray, sr: int = SR) -> Spectral:
         frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP]
         n = len(frames)
         np.multiply(frames, f["window"], out=windowed[:n])
-        p = np.abs(scipy.fft.rfft(windowed[:n], axis=1), out=power[:n])
+        p = np.abs(np.fft.rfft(windowed[:n], axis=1), out=power[:n])
         np.square(p, out=p)
         chroma.append(p @ chroma_t)
         mel.append(p @ mel_t)
@@ -121,10 +121,8 @@ def spectral(samples: np.ndarray, sr: int = SR) -> Spectral:
 def _peak_energy_share(power: np.ndarray, width: int = 15, ratio: float = 10.0) -> np.ndarray:
     """Per frame (row), the share of energy in bins ``ratio`` times above their local
     geometric mean across frequency. Noise of any colour scores ~0.02; pitched sound far more."""
-    from scipy.ndimage import uniform_filter1d
-
     log_p = np.log(power + 1e-12)
-    local = uniform_filter1d(log_p, size=width, axis=1, mode="nearest")
+    local = moving_mean(log_p, width)
     peaks = log_p - local > np.log(ratio)
     return (power * peaks).sum(axis=1) / (power.sum(axis=1) + 1e-12)
 

@@ -16,6 +16,7 @@ import numpy as np
 from musicflamingo.facts.features import Spectral, beat_sync
 from musicflamingo.facts.harmony import summarize
 from musicflamingo.facts.schema import ChordSegment, Section
+from musicflamingo.facts.smoothing import gaussian_smooth, moving_median
 
 NEIGHBOURS = 0.2  # recurrence: nearest neighbours per bar, as a share of all bars
 SMOOTH_BARS = 2.0
@@ -89,19 +90,15 @@ def time_lag(rec: np.ndarray) -> np.ndarray:
 def structure_novelty(feats: np.ndarray) -> np.ndarray:
     """Serrà et al.'s structure features: the bar recurrence matrix in time-lag form,
     smoothed along time; novelty is how fast that repetition pattern changes."""
-    from scipy.ndimage import gaussian_filter  # scipy loads after the beat tracker's fork
-
     rec = recurrence(feats, k=max(2, int(NEIGHBOURS * feats.shape[1])))
-    lag = gaussian_filter(time_lag(rec), [0.5, SMOOTH_BARS])
+    lag = gaussian_smooth(time_lag(rec), (0.5, SMOOTH_BARS))
     nov = np.concatenate([[0.0], np.linalg.norm(np.diff(lag, axis=1), axis=0)])
     return nov / (nov.max() + 1e-9)
 
 
 def pick_boundaries(nov: np.ndarray, min_gap: int = MIN_SECTION_BARS) -> list[int]:
     """Bar indices of novelty peaks above an adaptive threshold, at least ``min_gap`` apart."""
-    from scipy.ndimage import median_filter
-
-    threshold = median_filter(nov, size=2 * min_gap + 1, mode="nearest")
+    threshold = moving_median(nov, 2 * min_gap + 1)
     n = len(nov)
     candidates = [
         i

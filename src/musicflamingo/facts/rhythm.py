@@ -145,18 +145,16 @@ def resolve_phase(beats: Beats, spec: Spectral) -> Beats:
 def onset_tempo(onset: np.ndarray, frame_rate: float) -> float:
     """librosa.feature.tempo of an onset envelope with its defaults (the mean of an 8 s
     windowed-autocorrelation tempogram, log-normal prior around 120 BPM, nothing above
-    320 BPM), computed as librosa does with numpy and scipy.fft: librosa's import and its
-    numba JIT cost more than the rest of the song's analysis."""
-    import scipy.fft  # here, not at the top: the forked beat tracker needs none of scipy
-
+    320 BPM), computed as librosa does, with numpy's FFT for scipy's: librosa's import
+    and its numba JIT cost more than the rest of the song's analysis."""
     win = int(8.0 * frame_rate)
     fac = np.linspace(-np.pi, np.pi, win + 1)[:-1]  # periodic Hann, as scipy builds it
     window = 0.5 + 0.5 * np.cos(fac)
     padded = np.pad(onset, win // 2, mode="linear_ramp", end_values=0)
     frames = np.lib.stride_tricks.sliding_window_view(padded, win).T[:, : len(onset)]
-    n_fft = scipy.fft.next_fast_len(2 * win - 1, real=True)
-    spectrum = scipy.fft.rfft(frames * window[:, None], n=n_fft, axis=0)
-    acf = scipy.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_fft, axis=0)[:win]
+    n_fft = 1 << (2 * win - 1).bit_length()  # room for every lag: no circular wrap
+    spectrum = np.fft.rfft(frames * window[:, None], n=n_fft, axis=0)
+    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_fft, axis=0)[:win]
     peak = np.abs(acf).max(axis=0, keepdims=True)
     peak[peak < np.finfo(acf.dtype).tiny] = 1.0
     tempogram = (acf / peak).mean(axis=1)
