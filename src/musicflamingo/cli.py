@@ -1,6 +1,8 @@
-"""The `musicflamingo` command."""
+"""The `musicflamingo` command.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer reads every command's parameters on
+each run, and string annotations would be compiled and evaluated each time (0.05 s).
+"""
 
 import atexit
 import gc
