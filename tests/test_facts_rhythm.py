@@ -175,6 +175,28 @@ def test_a_trackers_downbeat_activation_sets_the_bars():
     assert np.allclose(found.downbeats, beats[1::3])
 
 
+@pytest.mark.parametrize("period", [0.25, 0.8])
+def test_six_beat_bars_regroup_eighths_but_never_into_beats_too_slow_to_be_beats(period):
+    """Six tracked beats to the bar are the eighths of 6/8 when they are fast (240 BPM:
+    dotted quarters at 80 BPM); at 75 BPM their thirds would be 25 BPM, slower than any
+    beat a listener hears (a chorale's 4/4 was read as 6/8 at 27 BPM): they stay beats."""
+    from musicflamingo.facts.features import SR, spectral
+    from musicflamingo.facts.meter import SLOWEST_BEAT, estimate_meter
+
+    beats = np.arange(48) * period + 0.5
+    y = np.zeros(int((beats[-1] + 1.0) * SR), dtype=np.float32)
+    click = np.random.default_rng(0).standard_normal(400) * np.exp(-np.arange(400) / 80)
+    for b in beats:
+        y[int(b * SR) : int(b * SR) + 400] += 0.2 * click.astype(np.float32)
+    evidence = np.where(np.arange(48) % 6 == 0, 0.8, 0.1)
+    found = estimate_meter(beats, spectral(y), np.empty(0), evidence)
+    assert found is not None
+    if 3 * period <= SLOWEST_BEAT:
+        assert found.meter.label == "6/8" and np.allclose(found.beats, beats[::3])
+    else:  # a simple bar of the tracked beats
+        assert np.array_equal(found.beats, beats) and found.meter.denominator == 4
+
+
 @pytest.mark.parametrize("name", ["song01_pop_c", "song04_jig_em", "song07_rock_d"])
 def test_beats_on_the_off_beat_move_back_to_the_beat(name):
     """A grid on the off-beat eighth (where essentia locks in solo fiddle tunes) carries less

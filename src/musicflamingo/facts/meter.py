@@ -35,6 +35,9 @@ PRIOR = {
 # (tracked beats per beat, beats per bar)
 REGROUP = {6: (3, 2)}
 TRIPLE_RATIO = 1.15
+# beats further apart than this are not heard as beats (the slowest tempo a listener
+# entrains to, about 30 BPM: London, "Hearing in Time", 2012), so no regrouping may make them
+SLOWEST_BEAT = 2.0
 
 
 @dataclass
@@ -144,6 +147,10 @@ def estimate_meter(
     for (p, phase), s in scores.items():
         if s > best_per_p.get(p, (-np.inf, 0))[0]:
             best_per_p[p] = (s, phase)
+    ibi = float(np.median(np.diff(beats)))
+    for q, (group, _) in REGROUP.items():
+        if group * ibi > SLOWEST_BEAT:  # its beats would be too slow to be beats
+            best_per_p.pop(q, None)
     triple = subdivision_is_triple(beats, spec)
     p = max(best_per_p, key=lambda q: best_per_p[q][0] + PRIOR[triple].get(q, -np.inf))
     score, phase = best_per_p[p]
@@ -154,7 +161,7 @@ def estimate_meter(
         beats = beats[phase % group :: group]
         p, phase = per_bar, phase // group
         triple = triple or group == 3
-    elif p == 3 and half_bar_is_a_beat(beats, beats[phase::p], spec):
+    elif p == 3 and 1.5 * ibi <= SLOWEST_BEAT and half_bar_is_a_beat(beats, beats[phase::p], spec):
         downbeats = beats[phase::p]
         beats = two_beats_per_bar(beats, downbeats)
         p, phase, triple = 2, int(np.searchsorted(beats, downbeats[0])), True
