@@ -158,17 +158,25 @@ def test_unsure_fast_eighths_are_halved_to_the_beat():
     assert np.allclose(found.times, eighths[::2])
 
 
-def test_a_trackers_downbeat_activation_sets_the_bars():
-    """Equal clicks carry no bar cue; a tracker's downbeat probability peaking on every
-    third beat (from the second) makes the bars three beats long, in that phase."""
-    from musicflamingo.facts.features import SR, spectral
-    from musicflamingo.facts.meter import estimate_meter
+def _clicks(beats: np.ndarray) -> np.ndarray:
+    """Equal noise clicks on ``beats`` (seconds), 22.05 kHz: no bar cue of their own."""
+    from musicflamingo.facts.features import SR
 
-    beats = np.arange(36) * 0.5 + 0.5
     y = np.zeros(int((beats[-1] + 1.0) * SR), dtype=np.float32)
     click = np.random.default_rng(0).standard_normal(400) * np.exp(-np.arange(400) / 80)
     for b in beats:
         y[int(b * SR) : int(b * SR) + 400] += 0.2 * click.astype(np.float32)
+    return y
+
+
+def test_a_trackers_downbeat_activation_sets_the_bars():
+    """Equal clicks carry no bar cue; a tracker's downbeat probability peaking on every
+    third beat (from the second) makes the bars three beats long, in that phase."""
+    from musicflamingo.facts.features import spectral
+    from musicflamingo.facts.meter import estimate_meter
+
+    beats = np.arange(36) * 0.5 + 0.5
+    y = _clicks(beats)
     evidence = np.where(np.arange(36) % 3 == 1, 0.8, 0.1)
     found = estimate_meter(beats, spectral(y), np.empty(0), evidence)
     assert found is not None and found.meter.beats_per_bar == 3
@@ -180,14 +188,11 @@ def test_six_beat_bars_regroup_eighths_but_never_into_beats_too_slow_to_be_beats
     """Six tracked beats to the bar are the eighths of 6/8 when they are fast (240 BPM:
     dotted quarters at 80 BPM); at 75 BPM their thirds would be 25 BPM, slower than any
     beat a listener hears (a chorale's 4/4 was read as 6/8 at 27 BPM): they stay beats."""
-    from musicflamingo.facts.features import SR, spectral
+    from musicflamingo.facts.features import spectral
     from musicflamingo.facts.meter import SLOWEST_BEAT, estimate_meter
 
     beats = np.arange(48) * period + 0.5
-    y = np.zeros(int((beats[-1] + 1.0) * SR), dtype=np.float32)
-    click = np.random.default_rng(0).standard_normal(400) * np.exp(-np.arange(400) / 80)
-    for b in beats:
-        y[int(b * SR) : int(b * SR) + 400] += 0.2 * click.astype(np.float32)
+    y = _clicks(beats)
     evidence = np.where(np.arange(48) % 6 == 0, 0.8, 0.1)
     found = estimate_meter(beats, spectral(y), np.empty(0), evidence)
     assert found is not None
