@@ -364,21 +364,38 @@ def launch(
     Returns once it answers ``/v1/models`` (or, with ``wait_ready``, once the model has
     loaded); raises `RuntimeError` with the end of its log if it exits or times out."""
     port = port or free_port()
+    cmd = [
+        *(sys.executable, "-m", "musicflamingo", "serve-llm", "--llm", spec),
+        *("--port", str(port), "--threads", str(threads), "--max-pending", str(max_pending)),
+    ]
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    probe = "/health" if wait_ready else "/v1/models"
+    with run_server(cmd, port, probe, api_key, timeout, headers) as launched:
+        yield launched
+
+
+@contextmanager
+def run_server(
+    cmd: list[str],
+    port: int,
+    probe: str,
+    api_key: str | None,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> Iterator[Launched]:
+    """Run the server command ``cmd`` (listening on loopback ``port``) until the block
+    ends, its output in a temporary log and the key, if any, in its environment; returns
+    once ``probe`` answers 200. On the way out it is terminated (killed after 10 s)."""
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
     if api_key:
         env[API_KEY_ENV] = api_key
-    with tempfile.TemporaryDirectory(prefix="mf-llm-server-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mf-server-") as tmp:
         log = Path(tmp) / "server.log"
-        cmd = [
-            *(sys.executable, "-m", "musicflamingo", "serve-llm", "--llm", spec),
-            *("--port", str(port), "--threads", str(threads), "--max-pending", str(max_pending)),
-        ]
         with log.open("wb") as sink:
             proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
         try:
-            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-            wait_up(url + ("/health" if wait_ready else "/v1/models"), headers, proc, log, timeout)
+            wait_up(url + probe, headers or {}, proc, log, timeout)
             yield Launched(url, proc, log)
         finally:
             proc.terminate()

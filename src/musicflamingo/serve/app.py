@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import subprocess
 import sys
-import tempfile
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -36,7 +33,6 @@ from musicflamingo.facts import lyrics
 from musicflamingo.llm.audio_in import decode_audio
 from musicflamingo.llm.base import LLMRequestError, one_line
 from musicflamingo.llm.server import (
-    API_KEY_ENV,
     Launched,
     Limits,
     Refused,
@@ -44,7 +40,7 @@ from musicflamingo.llm.server import (
     check_bind,
     free_port,
     read_body,
-    wait_up,
+    run_server,
 )
 from musicflamingo.serve import BATCH_WINDOW, MAX_BATCH, chat
 from musicflamingo.serve.auth import require_key
@@ -426,24 +422,8 @@ def launch(
     once it is ready (or, without ``wait_ready``, alive); `RuntimeError` with the end of its
     log if it exits or times out first."""
     port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
-    if api_key:
-        env[API_KEY_ENV] = api_key
     cmd = [sys.executable, "-m", "musicflamingo", "serve", "--port", str(port), *args]
     if model is not None:
         cmd += ["--model", model]
-    with tempfile.TemporaryDirectory(prefix="mf-serve-") as tmp:
-        log = Path(tmp) / "server.log"
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
-        try:
-            wait_up(url + ("/readyz" if wait_ready else "/healthz"), {}, proc, log, timeout)
-            yield Launched(url, proc, log)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with run_server(cmd, port, "/readyz" if wait_ready else "/healthz", api_key, timeout) as up:
+        yield up
