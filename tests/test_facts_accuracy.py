@@ -21,7 +21,6 @@ from musicflamingo.facts.schema import SongFacts
 from musicflamingo.facts.scoring import Estimate, Truth, mean_scores, score
 
 KNOWN_MISSES = {
-    ("bach_bwv180_7_f", "downbeat"): "bars start half a bar (two beats) late: downbeat F 0.0",
     ("jig_haste_to_the_wedding_d", "key"): "an unaccompanied melody is modally ambiguous "
     "(A major, its dominant, for D major; every essentia key profile misses it)",
     ("jig_haste_to_the_wedding_d", "downbeat"): "beats off the fiddle's pulse (beat F 0.25), "

@@ -202,6 +202,31 @@ def test_six_beat_bars_regroup_eighths_but_never_into_beats_too_slow_to_be_beats
         assert np.array_equal(found.beats, beats) and found.meter.denominator == 4
 
 
+@pytest.mark.parametrize(
+    ("cue_phase", "chords", "bars_from"),
+    [(1, False, {1}), (2, False, {0, 1}), (3, False, {0, 1}), (2, True, {2})],
+)
+def test_bars_start_where_the_music_starts_unless_a_cue_says_otherwise(
+    cue_phase, chords, bars_from
+):
+    """Equal clicks from 0.5 s (silence before): a tracker's bar evidence on every fourth
+    beat alone cannot put the bar two or three beats into the music (beats 1 and 3 alike,
+    as in a chorale): the bars start at the first beat or one beat later (an upbeat),
+    where the evidence's own bar stands. With chord changes there too, the cues outweigh
+    where the music starts."""
+    from musicflamingo.facts.features import spectral
+    from musicflamingo.facts.meter import estimate_meter
+
+    beats = np.arange(40) * 0.5 + 0.5
+    y = _clicks(beats)
+    evidence = np.where(np.arange(40) % 4 == cue_phase, 0.8, 0.1)
+    changes = beats[cue_phase::4] if chords else np.empty(0)
+    found = estimate_meter(beats, spectral(y), changes, evidence)
+    assert found is not None and found.meter.beats_per_bar == 4
+    first = int(np.searchsorted(beats, found.downbeats[0]))
+    assert first in bars_from and np.allclose(found.downbeats, beats[first::4])
+
+
 @pytest.mark.parametrize("name", ["song01_pop_c", "song04_jig_em", "song07_rock_d"])
 def test_beats_on_the_off_beat_move_back_to_the_beat(name):
     """A grid on the off-beat eighth (where essentia locks in solo fiddle tunes) carries less
