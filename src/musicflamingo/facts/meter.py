@@ -6,7 +6,9 @@ and phase by how well a bar-start indicator correlates with the cues that mark b
 starts in real music: chord changes, harmonic (chroma) novelty, bass/kick onsets and
 overall onset strength, and, with the madmom backend, its network's downbeat activation at
 each beat (on the dev split this beat its own bar DBN: downbeat F 0.62 -> 0.77, meter
-0.60 -> 0.72). Correlation (not mean contrast) makes bar lengths comparable.
+0.60 -> 0.72). Correlation (not mean contrast) makes bar lengths comparable. Where the
+cues cannot tell beat 1 from beat 3 (a chorale), the bar starts where the music starts or
+one beat later (an upbeat): a bonus to those phases that a clear cue still outweighs.
 The beat subdivision (duple or triple, from the onset envelope between beats) turns the
 bar length into a time signature: 2 -> 2/4 or 6/8, 3 -> 3/4 or 9/8, 4 -> 4/4 or 12/8
 (5 -> 5/4: quintuple compound time is rare).
