@@ -64,10 +64,14 @@ class Spectral:
     def n_frames(self) -> int:
         return self.rms.shape[0]
 
+    def loud(self, db: float) -> np.ndarray:
+        """Which frames are within ``db`` dB (a positive number) of the loudest."""
+        return self.rms > self.rms.max() * 10 ** (-db / 20)
+
     def song_tonalness(self) -> float:
         """Upper-quartile tonalness over frames within 40 dB of the loudest: distorted
         guitars score ~0.2, noise of any colour under 0.05, clean instruments near 1."""
-        loud = self.rms > self.rms.max() * 10 ** (-40 / 20)
+        loud = self.loud(40.0)
         return float(np.percentile(self.tonalness[loud], 75)) if loud.any() else 0.0
 
     def frame_of(self, seconds: np.ndarray | float) -> np.ndarray:

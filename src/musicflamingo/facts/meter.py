@@ -45,7 +45,7 @@ SLOWEST_BEAT = 2.0
 # beat 3) that settles the phase; a cue that marks the bar clearly still wins. In
 # correlation units, chosen on the dev split (0.3 to 1.5 tried): dev downbeat F 0.635 -> 0.660.
 START_BONUS = 0.8
-START_DB = -30.0  # the music starts at the first frame this close to the loudest
+START_DB = 30.0  # the music starts at the first frame this close (dB) to the loudest
 
 
 @dataclass
@@ -142,7 +142,7 @@ def two_beats_per_bar(beats: np.ndarray, downbeats: np.ndarray) -> np.ndarray:
 def start_beat(beats: np.ndarray, spec: Spectral) -> int:
     """Index on the beat grid (extended back, so possibly negative) of the beat nearest
     where the music starts: trackers often leave out the first note's beat."""
-    loud = np.flatnonzero(spec.rms >= spec.rms.max() * 10 ** (START_DB / 20))
+    loud = np.flatnonzero(spec.loud(START_DB))
     start = loud[0] * HOP / SR if len(loud) else beats[0]
     return int(np.round((start - beats[0]) / np.median(np.diff(beats))))
 

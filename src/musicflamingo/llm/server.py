@@ -368,24 +368,19 @@ def launch(
         *(sys.executable, "-m", "musicflamingo", "serve-llm", "--llm", spec),
         *("--port", str(port), "--threads", str(threads), "--max-pending", str(max_pending)),
     ]
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     probe = "/health" if wait_ready else "/v1/models"
-    with run_server(cmd, port, probe, api_key, timeout, headers) as launched:
+    with run_server(cmd, port, probe, api_key, timeout) as launched:
         yield launched
 
 
 @contextmanager
 def run_server(
-    cmd: list[str],
-    port: int,
-    probe: str,
-    api_key: str | None,
-    timeout: float,
-    headers: dict[str, str] | None = None,
+    cmd: list[str], port: int, probe: str, api_key: str | None, timeout: float
 ) -> Iterator[Launched]:
     """Run the server command ``cmd`` (listening on loopback ``port``) until the block
     ends, its output in a temporary log and the key, if any, in its environment; returns
-    once ``probe`` answers 200. On the way out it is terminated (killed after 10 s)."""
+    once ``probe`` answers 200 (asked with the key). On the way out it is terminated
+    (killed after 10 s)."""
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
     if api_key:
@@ -395,7 +390,8 @@ def run_server(
         with log.open("wb") as sink:
             proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
         try:
-            wait_up(url + probe, headers or {}, proc, log, timeout)
+            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+            wait_up(url + probe, headers, proc, log, timeout)
             yield Launched(url, proc, log)
         finally:
             proc.terminate()
