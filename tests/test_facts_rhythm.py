@@ -158,6 +158,62 @@ def test_unsure_fast_eighths_are_halved_to_the_beat():
     assert np.allclose(found.times, eighths[::2])
 
 
+def _even_notes(bpm: float, per_beat: int, beats: int, sr: int) -> np.ndarray:
+    """A solo melody in even notes, ``per_beat`` to the beat, a figure on each beat's chord
+    (a new chord every two beats); in triple time the beat's first note and a bass are louder,
+    in duple every note is equal (a fiddle reel)."""
+    step = 60.0 / bpm / per_beat
+    chords = ((62, 66, 69), (67, 71, 74), (69, 73, 76), (62, 66, 69))
+    y = np.zeros(int((beats * per_beat * step + 1.0) * sr), dtype=np.float32)
+    t = np.arange(int(step * sr)) / sr
+    for k in range(beats * per_beat):
+        beat, pos = divmod(k, per_beat)
+        chord = chords[(beat // 2) % len(chords)]
+        figure = (*chord, chord[1] + 12)
+        hz = 440 * 2 ** ((figure[pos] - 69) / 12)
+        tone = sum(np.sin(2 * np.pi * hz * h * t) / h for h in (1, 2, 3)) * np.exp(-t / 0.12)
+        i = int((0.5 + k * step) * sr)
+        accent = 0.3 if per_beat == 3 and pos == 0 else 0.12 if per_beat == 3 else 0.2
+        y[i : i + len(t)] += accent * tone
+        if per_beat == 3 and pos == 0:
+            tb = np.arange(int(3 * step * sr)) / sr
+            bass = np.sin(2 * np.pi * 440 * 2 ** ((chord[0] - 93) / 12) * tb) * np.exp(-tb / 0.3)
+            y[i : i + len(tb)] += (0.3 * bass)[: len(y) - i]
+    return y
+
+
+def test_a_reel_tracked_in_dotted_eighths_is_tracked_again_at_its_tempo():
+    """Even sixteenths at 100 BPM, tracked (as essentia's tracker does on such a reel) every
+    three sixteenths at 133 BPM: the beat looks triply divided into thirds that sound alike,
+    Percival's estimator hears 100 BPM, 3/4 of it, and the tracker runs again near 100 BPM."""
+    from musicflamingo.facts.features import SR, spectral
+
+    y = _even_notes(100.0, 4, 96, 44_100)
+    dotted = 0.5 + np.arange(0, 96 * 4, 3) * 0.15
+    spec = spectral(_even_notes(100.0, 4, 96, SR))
+    assert rhythm.subdivision_is_triple(dotted, spec)
+    assert rhythm.thirds_spread(dotted, spec) < rhythm.THIRDS_ALIKE / 2
+    found = rhythm.resolve_dotted(rhythm.Beats(dotted, 400 / 3, 0.5), spec, y, 44_100)
+    assert found.bpm == pytest.approx(100.0, rel=0.02)
+    assert np.median(np.diff(found.times)) == pytest.approx(0.6, rel=0.02)
+
+
+def test_a_jig_tracked_at_its_tempo_keeps_its_beats():
+    """A jig at 90 BPM (three eighths to the beat, the first louder and with a bass), tracked
+    on its beats: they are triply divided, but their thirds sound different (a reel tracked
+    in dotted eighths has thirds alike) and Percival's tempo agrees with the tracker's, so
+    nothing is tracked again."""
+    from musicflamingo.facts.features import SR, spectral
+
+    y = _even_notes(90.0, 3, 64, 44_100)
+    tracked = rhythm.Beats(0.5 + np.arange(64) * 60 / 90, 90.0, 0.5)
+    spec = spectral(_even_notes(90.0, 3, 64, SR))
+    assert rhythm.subdivision_is_triple(tracked.times, spec)
+    assert rhythm.thirds_spread(tracked.times, spec) > 2 * rhythm.THIRDS_ALIKE
+    assert rhythm.percival_tempo(y, 44_100) == pytest.approx(90.0, rel=0.02)
+    assert rhythm.resolve_dotted(tracked, spec, y, 44_100) is tracked
+
+
 def _clicks(beats: np.ndarray) -> np.ndarray:
     """Equal noise clicks on ``beats`` (seconds), 22.05 kHz: no bar cue of their own."""
     from musicflamingo.facts.features import SR

@@ -125,10 +125,12 @@ def analyze(
         for job in (tracker, chorder):
             if job is not None:
                 job.close()
-    del song
     with t.stage("beats"):
         if beats.bar_evidence is None:  # a tracker without bars: check its metrical level
-            beats = rhythm.resolve_phase(rhythm.resolve_octave(beats, spec), spec)
+            beats = rhythm.resolve_octave(beats, spec)
+            beats = rhythm.resolve_dotted(beats, spec, song.samples, song.sr)
+            beats = rhythm.resolve_phase(beats, spec)
+        del song
         facts.tempo = rhythm.tempo_from_beats(beats, pitched)
         facts.backends["beats"] = config.beat_tracker
     if facts.tempo is None:

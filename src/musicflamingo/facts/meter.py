@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from musicflamingo.facts.features import HOP, SR, Spectral, chroma_novelty, peak_near
+from musicflamingo.facts.rhythm import subdivision_is_triple
 from musicflamingo.facts.schema import Meter
 
 BAR_LENGTHS = (2, 3, 4, 5, 6)
@@ -36,7 +37,6 @@ PRIOR = {
 # bar lengths (in tracked beats) that mean the tracker followed a subdivision of the beat:
 # (tracked beats per beat, beats per bar)
 REGROUP = {6: (3, 2)}
-TRIPLE_RATIO = 1.15
 # beats further apart than this are not heard as beats (the slowest tempo a listener
 # entrains to, about 30 BPM: London, "Hearing in Time", 2012), so no regrouping may make them
 SLOWEST_BEAT = 2.0
@@ -98,15 +98,6 @@ def bar_scores(cues: dict[str, np.ndarray]) -> dict[tuple[int, int], float]:
             ind = (ind - ind.mean()) / ind.std()
             scores[(p, phase)] = float(sum(WEIGHTS[k] * (c * ind).mean() for k, c in cues.items()))
     return scores
-
-
-def subdivision_is_triple(beats: np.ndarray, spec: Spectral) -> bool:
-    """Do onsets fall at thirds of the beat rather than at its half?"""
-    ibi = np.diff(beats)
-    starts = beats[:-1]
-    env = spec.onset
-    at = {k: peak_near(env, spec, starts + ibi * k / 6, radius=1).mean() for k in (2, 3, 4)}
-    return (at[2] + at[4]) / 2 > TRIPLE_RATIO * at[3]
 
 
 def bars_of(beats: np.ndarray, downbeats: np.ndarray, p: int) -> np.ndarray:

@@ -26,6 +26,19 @@ PHASE_SHIFTS = (1 / 3, 1 / 2, 2 / 3)  # of a beat: the off-beat eighths (simple,
 # this moves four of them (three from beat F 0 to 0.99) and no other piece (quarter-beat
 # shifts also moved a chorale off its beats)
 PHASE_MARGIN = 0.1
+TRIPLE_RATIO = 1.15  # onsets at a beat's thirds over those at its half: triple subdivision
+# A solo melody in even sixteenths is often tracked in dotted eighths, three sixteenths, at
+# 4/3 of its tempo; its beat then looks triply divided, but its three thirds are alike (they
+# cycle through the bar's sixteenths), where a jig's beat has a first note and a short-long
+# pattern. Percival's estimator (pulse trains at the beat's multiples) hears the quarter;
+# where it says 3/4 of the tracker's tempo and the thirds are alike, the tracker runs again
+# within RETRACK_RANGE of it. On the dev split: six reels and hornpipes, thirds' spread
+# 0.02-0.08, move to their tempo; a jig (spread 0.18) that Percival hears at 3/4 stays.
+DOTTED = 4 / 3
+THIRDS_ALIKE = 0.13  # spread of onset strength over a beat's thirds, in standard deviations
+DOTTED_TOLERANCE = 0.03
+PERCIVAL_SPAN = 60.0  # seconds from the middle of the song (its cost grows with length)
+RETRACK_RANGE = 0.15
 
 
 @dataclass
@@ -72,12 +85,19 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
     return Beats(beats, bpm, conf, bar_evidence)
 
 
-def essentia_beats(samples: np.ndarray, sr: int) -> Beats:
-    """Beat times and tempo from essentia's multi-feature beat tracker (expects 44.1 kHz)."""
+def essentia_beats(
+    samples: np.ndarray, sr: int, tempo_range: tuple[float, float] | None = None
+) -> Beats:
+    """Beat times and tempo from essentia's multi-feature beat tracker (expects 44.1 kHz),
+    optionally held within ``tempo_range`` (BPM; at least 21 BPM wide, as essentia needs)."""
     es = essentia_lib.standard()
     if sr != 44_100:
         raise ValueError("essentia RhythmExtractor2013 needs 44.1 kHz input")
-    extractor = es.RhythmExtractor2013(method="multifeature")
+    bounds = {}
+    if tempo_range is not None:
+        lo = max(40, int(tempo_range[0]))
+        bounds = {"minTempo": lo, "maxTempo": min(250, max(int(np.ceil(tempo_range[1])), lo + 21))}
+    extractor = es.RhythmExtractor2013(method="multifeature", **bounds)
 
     def track(part: np.ndarray) -> Beats:
         bpm, ticks, confidence, _, _ = extractor(part)
@@ -120,6 +140,53 @@ def resolve_octave(beats: Beats, spec: Spectral) -> Beats:
     )
     parity = int(np.argmax([cue[p::2].mean() for p in (0, 1)]))
     return Beats(beats.times[parity::2], beats.bpm / 2, beats.confidence)
+
+
+def subdivision_is_triple(beats: np.ndarray, spec: Spectral) -> bool:
+    """Do onsets fall at thirds of the beat rather than at its half?"""
+    ibi = np.diff(beats)
+    starts = beats[:-1]
+    env = spec.onset
+    at = {
+        k: features.peak_near(env, spec, starts + ibi * k / 6, radius=1).mean() for k in (2, 3, 4)
+    }
+    return bool((at[2] + at[4]) / 2 > TRIPLE_RATIO * at[3])
+
+
+def thirds_spread(beats: np.ndarray, spec: Spectral) -> float:
+    """How different a beat's first, second and third thirds sound: the spread of their mean
+    onset strengths, in standard deviations of the onset strength at all of them."""
+    gaps = np.diff(beats)
+    at = np.stack(
+        [
+            features.peak_near(spec.onset, spec, beats[:-1] + k / 3 * gaps, radius=1)
+            for k in range(3)
+        ]
+    )
+    return float(at.mean(axis=1).std() / (at.std() + 1e-9))
+
+
+def percival_tempo(samples: np.ndarray, sr: int) -> float:
+    """essentia's PercivalBpmEstimator (BPM) over the middle `PERCIVAL_SPAN` seconds."""
+    span = int(PERCIVAL_SPAN * sr)
+    start = max(0, (len(samples) - span) // 2)
+    part = np.ascontiguousarray(samples[start : start + span], dtype=np.float32)
+    return float(essentia_lib.standard().PercivalBpmEstimator(sampleRate=sr)(part))
+
+
+def resolve_dotted(beats: Beats, spec: Spectral, samples: np.ndarray, sr: int) -> Beats:
+    """Second opinion on beats that look triply divided into thirds that sound alike: where
+    Percival's tempo is 3/4 of the tracker's, the tracker followed dotted eighths
+    (`DOTTED`); track again near Percival's tempo."""
+    if len(beats.times) < 16 or not subdivision_is_triple(beats.times, spec):
+        return beats
+    if thirds_spread(beats.times, spec) > THIRDS_ALIKE:
+        return beats
+    other = percival_tempo(samples, sr)
+    if abs(beats.bpm / other / DOTTED - 1) > DOTTED_TOLERANCE:
+        return beats
+    bounds = (other * (1 - RETRACK_RANGE), other * (1 + RETRACK_RANGE))
+    return essentia_beats(samples, sr, bounds)
 
 
 def resolve_phase(beats: Beats, spec: Spectral) -> Beats:
