@@ -198,6 +198,20 @@ def test_a_reel_tracked_in_dotted_eighths_is_tracked_again_at_its_tempo():
     assert np.median(np.diff(found.times)) == pytest.approx(0.6, rel=0.02)
 
 
+def test_a_silent_middle_leaves_dotted_beats_as_tracked():
+    """Percival's estimator reads 0 BPM where the middle of a song is silent (a hidden track
+    after a long gap): no ratio to it is taken and the tracked beats stay."""
+    from musicflamingo.facts.features import SR, spectral
+
+    sound = _even_notes(100.0, 4, 24, 44_100)
+    y = np.concatenate([sound, np.zeros(90 * 44_100, dtype=np.float32), sound])
+    dotted = 0.5 + np.arange(0, 24 * 4, 3) * 0.15
+    spec = spectral(_even_notes(100.0, 4, 24, SR))
+    tracked = rhythm.Beats(dotted, 400 / 3, 0.5)
+    assert rhythm.percival_tempo(y, 44_100) == 0.0
+    assert rhythm.resolve_dotted(tracked, spec, y, 44_100) is tracked
+
+
 def test_a_jig_tracked_at_its_tempo_keeps_its_beats():
     """A jig at 90 BPM (three eighths to the beat, the first louder and with a bass), tracked
     on its beats: they are triply divided, but their thirds sound different (a reel tracked

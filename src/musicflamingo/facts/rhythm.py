@@ -182,8 +182,8 @@ def resolve_dotted(beats: Beats, spec: Spectral, samples: np.ndarray, sr: int) -
         return beats
     if thirds_spread(beats.times, spec) > THIRDS_ALIKE:
         return beats
-    other = percival_tempo(samples, sr)
-    if abs(beats.bpm / other / DOTTED - 1) > DOTTED_TOLERANCE:
+    other = percival_tempo(samples, sr)  # 0 where the middle of the song is silent
+    if other <= 0 or abs(beats.bpm / other / DOTTED - 1) > DOTTED_TOLERANCE:
         return beats
     bounds = (other * (1 - RETRACK_RANGE), other * (1 + RETRACK_RANGE))
     return essentia_beats(samples, sr, bounds)
