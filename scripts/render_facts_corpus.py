@@ -6,9 +6,13 @@ Usage::
     python scripts/render_facts_corpus.py --split dev --jobs 2      # -> data/facts-corpus/dev
     python scripts/render_facts_corpus.py --split test
     python scripts/render_facts_corpus.py --make-manifest           # redraw the manifest
+    python scripts/render_facts_corpus.py --split train             # -> data/facts-corpus/train
 
 The pieces, splits, soundfonts and mixes are listed in the committed manifest
-``scripts/fixturegen/specs/facts_corpus.json`` (``fixturegen.factscorpus``). Rendering is
+``scripts/fixturegen/specs/facts_corpus.json`` (``fixturegen.factscorpus``); the train split,
+which the learned beat model is fitted on (`scripts/train_beat_model.py`), in
+``facts_train.json``, drawn by ``--split train --make-manifest --songs 320 --chorales 80
+--tunes 96`` (496 pieces; three fail the truth check and are not rendered). Rendering is
 resumable (finished pieces are skipped) and prints one progress line per piece. Needs the
 ``fixtures`` extra plus ``fluidsynth``, ``ffmpeg`` and the Debian soundfonts
 fluid-soundfont-gm, timgm6mb-soundfont and musescore-general-soundfont-small.
@@ -25,8 +29,10 @@ from fixturegen.cli import check_tools  # scripts/ is on sys.path when this file
 from fixturegen.factscorpus import (
     MANIFEST,
     SOUNDFONTS,
+    TRAIN_MANIFEST,
     load_manifest,
     make_manifest,
+    make_train_manifest,
     render,
     write_manifest,
 )
@@ -35,7 +41,7 @@ from fixturegen.factscorpus import (
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("data/facts-corpus"))
-    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument("--split", choices=("dev", "test", "both", "train"), default="both")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
     parser.add_argument("--only", nargs="*", help="render only these pieces")
@@ -45,17 +51,23 @@ def main() -> int:
     parser.add_argument("--tunes", type=int, default=36)
     parser.add_argument("--keep-works", action="store_true", help="keep the corpus pieces")
     args = parser.parse_args()
+    path = TRAIN_MANIFEST if args.split == "train" else MANIFEST
     if args.make_manifest:
-        manifest = make_manifest(args.songs, args.chorales, args.tunes, keep_works=args.keep_works)
-        write_manifest(manifest)
-        print(f"wrote {MANIFEST} ({len(manifest.entries)} pieces)")
+        if args.split == "train":
+            manifest = make_train_manifest(args.songs, args.chorales, args.tunes)
+        else:
+            manifest = make_manifest(
+                args.songs, args.chorales, args.tunes, keep_works=args.keep_works
+            )
+        write_manifest(manifest, path)
+        print(f"wrote {path} ({len(manifest.entries)} pieces)")
         return 0
     for font in SOUNDFONTS.values():
         check_tools(font, need_voice=False)
     try:
-        entries = load_manifest().entries
+        entries = load_manifest(path).entries
     except (OSError, ValueError) as exc:
-        sys.exit(f"error: bad manifest {MANIFEST}: {exc}")
+        sys.exit(f"error: bad manifest {path}: {exc}")
     entries = [e for e in entries if args.split in ("both", e.split)]
     if args.only:
         entries = [e for e in entries if e.name in set(args.only)]

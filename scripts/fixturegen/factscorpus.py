@@ -1,4 +1,5 @@
-"""The facts corpus: a dev split to tune on and a test split never tuned on.
+"""The facts corpus: a dev split to tune on and a test split never tuned on, and a train
+split (its own manifest, ``specs/facts_train.json``) to fit learned models on.
 
 The manifest (``specs/facts_corpus.json``, committed) lists every piece with its full spec
 (a seeded ``Song`` or a music21 ``CorpusPiece``), its split, its soundfont and its mix.
@@ -38,7 +39,9 @@ from musicflamingo.theory import TONIC_NAMES
 from musicflamingo.util import Record, atomic_write
 
 MANIFEST = SPECS / "facts_corpus.json"
+TRAIN_MANIFEST = SPECS / "facts_train.json"
 SEED = 20261129
+TRAIN_SEED = 20261130
 DEV_SHARE = 0.6
 SR = 44100
 CODEC = ["-c:a", "libvorbis", "-q:a", "3"]
@@ -64,7 +67,7 @@ class Entry(Record):
 
     name: str
     kind: Literal["composed", "corpus"]
-    split: Literal["dev", "test"]
+    split: Literal["dev", "test", "train"]
     soundfont: str
     mix: Mix
     song: Song | None = None
@@ -284,13 +287,17 @@ def corpus_candidate(work: str, rng: np.random.Generator) -> CorpusPiece:
     return CorpusPiece.model_validate(spec)
 
 
-def scan_corpus(prefix: str, wanted: int, rng: np.random.Generator) -> Iterator[CorpusPiece]:
-    """Up to ``wanted`` loadable pieces from the corpus folder ``prefix``, in seeded order."""
+def scan_corpus(
+    prefix: str, wanted: int, rng: np.random.Generator, exclude: frozenset[str] = frozenset()
+) -> Iterator[CorpusPiece]:
+    """Up to ``wanted`` loadable pieces from the corpus folder ``prefix``, in seeded order,
+    leaving out the works in ``exclude``."""
     works = sorted(
         str(p).split("/corpus/")[1].rsplit(".", 1)[0]
         for p in m21corpus.getCorePaths()
         if f"/corpus/{prefix}/" in str(p) and str(p).endswith((".mxl", ".abc"))
     )
+    works = [w for w in works if w not in exclude]
     found = 0
     for work in rng.permutation(works):
         if found >= wanted:
@@ -358,6 +365,34 @@ def make_manifest(
                 name=spec.name,
                 kind="composed" if isinstance(spec, Song) else "corpus",
                 split=splits[spec.name],  # type: ignore[arg-type]
+                soundfont=font,
+                mix=mix,
+                song=spec if isinstance(spec, Song) else None,
+                work=spec if isinstance(spec, CorpusPiece) else None,
+            )
+        )
+    return Manifest(seed=seed, entries=entries)
+
+
+def make_train_manifest(
+    n_songs: int, n_chorales: int, n_tunes: int, seed: int = TRAIN_SEED
+) -> Manifest:
+    """The train split: compositions from another seed and corpus works in neither dev nor
+    test."""
+    taken = frozenset(e.work.work for e in load_manifest().entries if e.work is not None)
+    songs = [make_song(i, seed) for i in range(n_songs)]
+    songs = [s.model_copy(update={"name": f"train_{s.name}"}) for s in songs]
+    rng = np.random.default_rng(seed)
+    works = list(scan_corpus("bach", n_chorales, rng, taken))
+    works += scan_corpus("ryansMammoth", n_tunes, rng, taken)
+    entries = []
+    for spec in [*songs, *works]:
+        font, mix = draw_mix(np.random.default_rng([seed, zlib_name(spec.name)]))
+        entries.append(
+            Entry(
+                name=spec.name,
+                kind="composed" if isinstance(spec, Song) else "corpus",
+                split="train",
                 soundfont=font,
                 mix=mix,
                 song=spec if isinstance(spec, Song) else None,
