@@ -1,0 +1,131 @@
+"""Beats from a small learned beat and downbeat activation, fitted on our own rendered
+train split, decoded by a dynamic Bayesian network.
+
+A temporal convolutional network (Böck & Davies, "Deconstruct, analyse, reconstruct", ISMIR
+2020, scaled down): one convolution over the log-mel spectrum, its positive flux and the
+chroma (`Spectral`, 43 frames per second), then residual blocks of dilated convolutions
+(dilations doubling from 1 frame; the shipped
+model's context is in its ``dilations`` array), then per frame the
+probability of a beat and of a downbeat. It is fitted by `scripts/train_beat_model.py` on the
+train split of the facts corpus (its own manifest; no dev or test piece) and shipped as
+``beat_model.npz`` (0.2 MB). Inference is numpy (a few matrix products per layer),
+so no deep-learning framework loads on the analysis path.
+
+`track` decodes the beats from the beat activation with metricon's (MIT) bar-pointer
+state space (Krebs, Böck & Widmer, ISMIR 2015) and Viterbi. The downbeat output is the
+network's second training task (it helps the beats, as in Böck & Davies); as a bar cue of
+`meter` it lowered dev meter accuracy (0.685 -> 0.652 at weight 0.5), so bars come from
+the music's own cues there.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from musicflamingo.facts.features import HOP, SR, Spectral
+from musicflamingo.facts.rhythm import Beats, in_chunks
+
+WEIGHTS = Path(__file__).with_name("beat_model.npz")
+KERNEL = 3
+DB_RANGE = 80.0  # the log-mel's floor below its loudest frame (`features.spectral`)
+FLUX_SCALE = 10.0  # dB
+DECODER_FPS = 50  # the decoder counts whole frames per second; activations are resampled
+TEMPO_RANGE = (40.0, 220.0)  # BPM the decoder considers
+NUM_TEMPI = 60  # log-spaced tempo states (Krebs et al., eq. 8)
+# Below this contrast (beat probability at the decoded beats over the median frame's) the
+# network hears no beat in unpitched sound: 20 s of white, pink and brown noise score
+# 0.06-0.22, the dev split's music 0.39 (a solo reel) and up. Pitched music keeps its beats
+# whatever the contrast (its confidence says how weak they are), as with essentia's tracker.
+NO_BEAT = 0.3
+
+
+def model_inputs(spec: Spectral) -> np.ndarray:
+    """(140, T) float32: the log-mel spectrum scaled to [0, 1] under the song's loudest
+    bin, its positive frame-to-frame change (in units of 10 dB) and the chroma."""
+    logmel = spec.logmel
+    mel = (logmel - logmel.max()) / DB_RANGE + 1.0
+    flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1])) / FLUX_SCALE
+    return np.concatenate([mel, flux, spec.chroma]).astype(np.float32)
+
+
+@functools.cache
+def weights() -> dict[str, np.ndarray]:
+    with np.load(WEIGHTS) as data:
+        return {k: data[k] for k in data.files}
+
+
+def about() -> dict:
+    """How the shipped weights were fitted (the training script's record)."""
+    return json.loads(str(weights()["about"]))
+
+
+def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1) -> np.ndarray:
+    """Same-length 1-D convolution as torch's Conv1d (cross-correlation, zero padding):
+    x (C_in, T), w (C_out, C_in, K), b (C_out,)."""
+    k = w.shape[2]
+    pad = dilation * (k // 2)
+    xp = np.pad(x, ((0, 0), (pad, pad)))
+    t = x.shape[1]
+    out = np.broadcast_to(b[:, None], (w.shape[0], t)).copy()
+    for j in range(k):
+        out += w[:, :, j] @ xp[:, j * dilation : j * dilation + t]
+    return out
+
+
+def _elu(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
+
+
+def activations(spec: Spectral) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame of ``spec``: (beat, downbeat) probabilities, each (T,)."""
+    w = weights()
+    h = _elu(_conv(model_inputs(spec), w["inp.weight"], w["inp.bias"]))
+    for i, d in enumerate(w["dilations"].tolist()):
+        y = _elu(_conv(h, w[f"blocks.{i}.dilated.weight"], w[f"blocks.{i}.dilated.bias"], d))
+        h = h + _conv(y, w[f"blocks.{i}.mix.weight"], w[f"blocks.{i}.mix.bias"])
+    logits = _conv(h, w["out.weight"], w["out.bias"])
+    prob = 1.0 / (1.0 + np.exp(-logits))
+    return prob[0].astype(np.float32), prob[1].astype(np.float32)
+
+
+@functools.cache
+def _decoder():
+    import metricon
+
+    lo, hi = TEMPO_RANGE
+    return metricon.BeatTracker(fps=DECODER_FPS, min_bpm=lo, max_bpm=hi, num_tempi=NUM_TEMPI)
+
+
+def _logits(prob: np.ndarray) -> np.ndarray:
+    p = np.clip(prob, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def track(spec: Spectral, pitched: bool = True) -> Beats:
+    """Beats of the song: the network's beat activation resampled to `DECODER_FPS` and
+    decoded in 5-minute chunks. Tempo is the median beat interval; confidence the contrast
+    of the beat probability at the beats (its peak within a frame) over the median frame's;
+    no beats where that is under `NO_BEAT` and the sound is not ``pitched``."""
+    beat, _ = activations(spec)
+    seconds = len(beat) * HOP / SR
+    grid = np.arange(int(seconds * DECODER_FPS)) / DECODER_FPS
+    act = np.interp(grid, np.arange(len(beat)) * HOP / SR, beat)
+
+    def part(x: np.ndarray) -> Beats:
+        if len(x) < 2 * DECODER_FPS:  # under 2 s
+            return Beats(np.empty(0), 0.0, 0.0)
+        times = np.asarray(_decoder().track(_logits(x)).times, dtype=float)
+        if len(times) < 2:
+            return Beats(times, 0.0, 0.0)
+        at = np.clip(np.round(times * DECODER_FPS).astype(int), 0, len(x) - 1)
+        near = np.clip(at[:, None] + np.arange(-1, 2)[None, :], 0, len(x) - 1)
+        contrast = float(x[near].max(axis=1).mean() - np.median(x))
+        if contrast < NO_BEAT and not pitched:
+            return Beats(np.empty(0), 0.0, contrast)
+        return Beats(times, 60.0 / float(np.median(np.diff(times))), contrast)
+
+    return in_chunks(act, DECODER_FPS, part)

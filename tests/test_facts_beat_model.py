@@ -1,0 +1,125 @@
+"""The learned beat/downbeat activation (`facts.beat_model`): its numpy inference against
+the torch network it was trained as, its beats on rendered fixtures it never saw, its
+training script end to end, and the train split's separation from dev and test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+import pytest
+from media import FIXTURES
+
+from musicflamingo import audio
+from musicflamingo.facts import beat_model, features
+from musicflamingo.facts.scoring import Truth
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+
+
+def _spec(name: str) -> features.Spectral:
+    return features.spectral(audio.load(FIXTURES / f"{name}.ogg", features.SR).samples)
+
+
+def test_numpy_inference_is_the_trained_torch_network():
+    """The shipped weights, loaded into the training script's torch twin, give the same
+    activations as the numpy inference on a real song."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(SCRIPTS))
+    from train_beat_model import Net
+
+    w = beat_model.weights()
+    dilations = w["dilations"].tolist()
+    net = Net(w["inp.weight"].shape[1], w["inp.weight"].shape[0], dilations, 0.0).eval()
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in w.items() if "." in k})
+    spec = _spec("song01_pop_c")
+    beat, down = beat_model.activations(spec)
+    with torch.no_grad():
+        x = torch.from_numpy(beat_model.model_inputs(spec))[None]
+        ref = torch.sigmoid(net(x))[0].numpy()
+    assert np.abs(ref[0] - beat).max() < 1e-4
+    assert np.abs(ref[1] - down).max() < 1e-4
+    assert 0.2 < beat.max() <= 1.0  # it hears beats in a pop song
+
+
+@pytest.mark.parametrize("name", ["song01_pop_c", "song03_waltz_g", "song07_rock_d"])
+def test_tracked_beats_match_a_fixtures_truth(name):
+    """Fixtures are rendered from their own specs, not from the train split: the decoded
+    beats land on the truth's beats, and the network's downbeat probability is higher on
+    the truth's downbeats than on its other beats."""
+    truth = Truth.load(FIXTURES / f"{name}.json")
+    spec = _spec(name)
+    beats = beat_model.track(spec)
+    trim = mir_eval.beat.trim_beats
+    f = mir_eval.beat.f_measure(trim(np.array(truth.beats)), trim(beats.times))
+    assert f > 0.9, f
+    assert 60 / np.median(np.diff(beats.times)) == pytest.approx(truth.tempo_bpm, rel=0.04)
+    _, down = beat_model.activations(spec)
+    on = features.peak_near(down, spec, np.array(truth.downbeats), radius=1)
+    others = np.setdiff1d(np.round(truth.beats, 3), np.round(truth.downbeats, 3))
+    off = features.peak_near(down, spec, others, radius=1)
+    assert on.mean() > 2 * off.mean()
+
+
+def test_noise_silence_and_short_clips_have_no_beats():
+    """Unpitched sound with no beat (noise, silence) and clips under 2 s get no beats."""
+    noise = 0.3 * np.random.default_rng(0).standard_normal(features.SR * 20)
+    for x in (noise, np.zeros(features.SR * 5)):
+        beats = beat_model.track(features.spectral(x.astype(np.float32)), pitched=False)
+        assert len(beats.times) == 0 and beats.confidence < beat_model.NO_BEAT
+    short = features.spectral(np.zeros(features.SR, dtype=np.float32))
+    assert len(beat_model.track(short).times) == 0
+
+
+def test_training_script_writes_weights_the_runtime_reads(tmp_path):
+    """`scripts/train_beat_model.py` on two fixtures (a few steps of a tiny network) writes
+    a weights file that `beat_model` loads and runs."""
+    pytest.importorskip("torch")
+    train = tmp_path / "corpus" / "train"
+    train.mkdir(parents=True)
+    for name in ("song01_pop_c", "song02_ballad_am"):
+        for ext in ("ogg", "json"):
+            (train / f"{name}.{ext}").write_bytes((FIXTURES / f"{name}.{ext}").read_bytes())
+    out = tmp_path / "model.npz"
+    args = ["--corpus", str(tmp_path / "corpus"), "--out", str(out), "--steps", "3"]
+    args += ["--channels", "4", "--levels", "2", "--frames", "256", "--batch", "2"]
+    run = subprocess.run(
+        [sys.executable, str(SCRIPTS / "train_beat_model.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    with np.load(out) as data:
+        about = json.loads(str(data["about"]))
+        assert data["dilations"].tolist() == [1, 2]
+        assert data["inp.weight"].shape == (4, 140, 3)
+    assert about["steps"] == 3 and about["pieces"] + about["held_out"] == 2
+
+
+def test_train_split_shares_no_piece_with_dev_or_test():
+    """The learned model may not have heard a dev or test piece: no name, corpus work or
+    seeded composition of the train manifest is in the facts corpus manifest."""
+    specs = SCRIPTS / "fixturegen" / "specs"
+    corpus = json.loads((specs / "facts_corpus.json").read_text())["entries"]
+    train = json.loads((specs / "facts_train.json").read_text())["entries"]
+    assert len(train) >= 200 and {e["split"] for e in train} == {"train"}
+
+    def works(entries):
+        return {e["work"]["work"] for e in entries if e.get("work")}
+
+    def songs(entries):  # a composition is decided by its spec less its name
+        return {
+            json.dumps({k: v for k, v in e["song"].items() if k != "name"}, sort_keys=True)
+            for e in entries
+            if e.get("song")
+        }
+
+    assert not {e["name"] for e in train} & {e["name"] for e in corpus}
+    assert not works(train) & works(corpus)
+    assert not songs(train) & songs(corpus)
