@@ -8,7 +8,8 @@ libraries and madmom measured in the same run.
 
 Systems, all on the same files:
 - ours: `musicflamingo.facts.extract.analyze` (lyrics off), the default profile;
-  ours-madmom: the same with `--rhythm madmom` (not in the default --systems: slow here).
+  ours-madmom, ours-essentia, ours-tcn: the same with `--rhythm madmom`, `essentia` or
+  `tcn` (not in the default --systems).
 - raw: the plain libraries with no post-processing, on the same decoded 44.1 kHz samples:
   essentia RhythmExtractor2013 (multifeature: tempo, beats), essentia KeyExtractor
   (default profile), Chordino 'simplechord' (labels converted to Harte, nothing merged).
@@ -41,6 +42,7 @@ import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -51,21 +53,18 @@ from musicflamingo.util import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 44_100
-SYSTEMS = ("ours", "raw", "madmom", "ours-madmom")
+SYSTEMS = ("ours", "raw", "madmom", "ours-madmom", "ours-essentia", "ours-tcn")
 MADMOM_BARS = (2, 3, 4)
 BASELINE_VERSION = "plain-2"  # bump when run_raw or run_madmom change
 
 
-def run_ours(path: Path, samples: np.ndarray) -> Estimate:
-    from musicflamingo.facts.extract import FactsConfig, analyze
-
-    return Estimate.from_facts(analyze(path, FactsConfig(lyrics_model=None, threads=1)))
-
-
-def run_ours_madmom(path: Path, samples: np.ndarray) -> Estimate:
+def run_ours(path: Path, samples: np.ndarray, rhythm: str | None = None) -> Estimate:
+    """Our facts with the default rhythm backend, or the one named (a `--rhythm` name)."""
     from musicflamingo.facts.extract import RHYTHM, FactsConfig, analyze
 
-    config = FactsConfig(beat_tracker=RHYTHM["madmom"], lyrics_model=None, threads=1)
+    config = FactsConfig(lyrics_model=None, threads=1)
+    if rhythm is not None:
+        config = FactsConfig(beat_tracker=RHYTHM[rhythm], lyrics_model=None, threads=1)
     return Estimate.from_facts(analyze(path, config))
 
 
@@ -114,7 +113,14 @@ def from_bars(bars: np.ndarray) -> Estimate:
     )
 
 
-RUNNERS = {"ours": run_ours, "raw": run_raw, "madmom": run_madmom, "ours-madmom": run_ours_madmom}
+RUNNERS = {
+    "ours": run_ours,
+    "raw": run_raw,
+    "madmom": run_madmom,
+    "ours-madmom": partial(run_ours, rhythm="madmom"),
+    "ours-essentia": partial(run_ours, rhythm="essentia"),
+    "ours-tcn": partial(run_ours, rhythm="tcn"),
+}
 
 
 def code_version() -> str:
@@ -122,6 +128,7 @@ def code_version() -> str:
     results of ours are reused only while this code is unchanged."""
     pkg = ROOT / "src" / "musicflamingo"
     files = [f for f in sorted((pkg / "facts").glob("*.py")) if f.name != "scoring.py"]
+    files += [pkg / "facts" / "beat_model.npz"]  # the learned rhythm backend's weights
     files += [pkg / "audio.py", pkg / "theory.py"]  # (scores are computed from the cache)
     return hashlib.sha1(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 

@@ -6,8 +6,8 @@
 1. The CLI as a whole process, `musicflamingo analyze FILE --format json --lyrics-model
    none`, median of ``--repeats`` runs, on a 2 s tone, the demo song and a dense 90 s band
    recording (benchmarks/dense_band.py: drums, bass, two distorted guitars, organ, strings,
-   lead, reverb, noise floor, stereo Ogg), for each rhythm profile (``--rhythm essentia``,
-   the default, and ``--rhythm madmom`` when that extra is installed). Targets: the 2 s
+   lead, reverb, noise floor, stereo Ogg), for each rhythm profile (``--rhythm tcn``, the
+   default, ``essentia``, and ``madmom`` when that extra is installed). Targets: the 2 s
    file answers in <= 1.5 s; recordings at >= 20x real time.
 2. Named baseline, interleaved with 1 in the same run (other jobs share the CPU, so only
    ratios taken side by side mean much): a process that makes the raw library calls alone
@@ -174,7 +174,8 @@ def main() -> None:
     ap.add_argument("--profiles", nargs="+", help="rhythm profiles (default: all installed)")
     args = ap.parse_args()
     console = Console(width=160)
-    profiles = args.profiles or ["essentia"] + (["madmom"] if madmom_rhythm.available() else [])
+    profiles = args.profiles or ["tcn", "essentia"]
+    profiles += [] if args.profiles or not madmom_rhythm.available() else ["madmom"]
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         tone = tmp / "tone-2s.ogg"

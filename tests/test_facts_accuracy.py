@@ -23,8 +23,9 @@ from musicflamingo.facts.scoring import Estimate, Truth, mean_scores, score
 KNOWN_MISSES = {
     ("jig_haste_to_the_wedding_d", "key"): "an unaccompanied melody is modally ambiguous "
     "(A major, its dominant, for D major; every essentia key profile misses it)",
-    ("jig_haste_to_the_wedding_d", "downbeat"): "beats off the fiddle's pulse (beat F 0.25), "
-    "so no bar phase",
+    ("bach_bwv180_7_f", "meter"): "bars of two beats (2/4): in a chorale beats 1 and 3 carry "
+    "the same chord changes, bass and onsets",
+    ("bach_bwv180_7_f", "downbeat"): "read in 2/4, half its bar lines fall mid-bar",
 }
 ASPECTS = ("tempo", "meter", "key", "downbeat")
 

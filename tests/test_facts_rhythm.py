@@ -49,7 +49,7 @@ def test_rhythm_option_rejects_unknown_backends():
         app, ["analyze", str(FIXTURES / "song01_pop_c.ogg"), "--rhythm", "x"]
     )
     assert result.exit_code == 2
-    assert "--rhythm must be one of essentia, madmom" in result.output
+    assert "--rhythm must be one of tcn, essentia, madmom" in result.output
 
 
 @needs_madmom

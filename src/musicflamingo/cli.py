@@ -74,10 +74,10 @@ def analyze_cmd(
     rhythm: Annotated[
         str,
         typer.Option(
-            help="beat/downbeat backend: essentia, or madmom (the `madmom` extra; its models "
-            "are CC BY-NC-SA, non-commercial)"
+            help="beat/downbeat backend: tcn (our network, trained on our own renders), "
+            "essentia, or madmom (the `madmom` extra; its models are CC BY-NC-SA, non-commercial)"
         ),
-    ] = "essentia",
+    ] = "tcn",
     force: Annotated[bool, typer.Option(help="redo songs already analyzed")] = False,
     model: Annotated[
         str | None, typer.Option(help="Music Flamingo checkpoint id or folder: add its analysis")

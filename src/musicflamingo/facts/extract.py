@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from musicflamingo import audio as audio_io
-from musicflamingo.facts import harmony, lyrics, madmom_rhythm, rhythm
+from musicflamingo.facts import beat_model, harmony, lyrics, madmom_rhythm, rhythm
 from musicflamingo.facts.dynamics import GATE_BLOCK, LoudnessMeter, is_silent
 from musicflamingo.facts.features import SR as FEATURE_SR
 from musicflamingo.facts.features import spectral
@@ -30,15 +30,17 @@ BEAT_TRACKERS: dict[str, Callable[[np.ndarray, int], rhythm.Beats]] = {
     "essentia-multifeature": rhythm.essentia_beats,
     "madmom-rnn-dbn": madmom_rhythm.madmom_beats,  # the `madmom` extra; CC BY-NC-SA models
 }
-RHYTHM = {"essentia": "essentia-multifeature", "madmom": "madmom-rnn-dbn"}  # CLI names
+LEARNED = "tcn-metricon"  # `beat_model`: reads the features, not the samples
+RHYTHM = {"tcn": LEARNED, "essentia": "essentia-multifeature", "madmom": "madmom-rnn-dbn"}
 
 
 @dataclass(frozen=True)
 class FactsConfig:
     """Which backend measures what. ``lyrics_model=None`` skips lyrics and vocals.
-    ``threads`` >= 2 runs the beat tracker in a forked process beside the other stages."""
+    ``threads`` >= 2 runs Chordino (and a beat tracker of the samples: essentia, madmom)
+    in forked processes beside the other stages."""
 
-    beat_tracker: str = RHYTHM["essentia"]
+    beat_tracker: str = RHYTHM["tcn"]
     lyrics_model: str | None = lyrics.DEFAULT_MODEL
     lyrics_language: str | None = None
     lyrics_compute_type: str = lyrics.COMPUTE_TYPE
@@ -91,10 +93,12 @@ def analyze(
         }
         return facts
 
-    track = partial(BEAT_TRACKERS[config.beat_tracker], song.samples, song.sr)
-    # the tracker and Chordino are the longest stages: on two cores each runs in a forked
-    # process beside the features and the key (their stages are the waits for them)
-    tracker = Forked(track) if config.threads >= 2 else None
+    track = None  # the learned tracker reads the features, after they are computed
+    if config.beat_tracker != LEARNED:
+        track = partial(BEAT_TRACKERS[config.beat_tracker], song.samples, song.sr)
+    # a tracker of the samples and Chordino are the longest stages: on two cores each runs
+    # in a forked process beside the features and the key (their stages are the waits)
+    tracker = Forked(track) if config.threads >= 2 and track is not None else None
     chorder = None
     try:
         with t.stage("features"):
@@ -120,13 +124,16 @@ def analyze(
             if not facts.progression:
                 facts.undetected["chords"] = "no chord detected"
         with t.stage("beats"):  # with a tracker alongside: the wait for it
-            beats = track() if tracker is None else tracker.result()
+            if track is None:
+                beats = beat_model.track(spec, pitched)
+            else:
+                beats = track() if tracker is None else tracker.result()
     finally:
         for job in (tracker, chorder):
             if job is not None:
                 job.close()
     with t.stage("beats"):
-        if beats.bar_evidence is None:  # a tracker without bars: check its metrical level
+        if config.beat_tracker == RHYTHM["essentia"]:  # its metrical level and phase checks
             beats = rhythm.resolve_octave(beats, spec)
             beats = rhythm.resolve_dotted(beats, spec, song.samples, song.sr)
             beats = rhythm.resolve_phase(beats, spec)
