@@ -357,20 +357,7 @@ def make_manifest(
     items = [(s.name, "composed", s.meter) for s in songs]
     items += [(w.name, "corpus", w.meter) for w in works]
     splits = assign_splits(items, seed)
-    entries = []
-    for spec in [*songs, *works]:
-        font, mix = draw_mix(np.random.default_rng([seed, zlib_name(spec.name)]))
-        entries.append(
-            Entry(
-                name=spec.name,
-                kind="composed" if isinstance(spec, Song) else "corpus",
-                split=splits[spec.name],  # type: ignore[arg-type]
-                soundfont=font,
-                mix=mix,
-                song=spec if isinstance(spec, Song) else None,
-                work=spec if isinstance(spec, CorpusPiece) else None,
-            )
-        )
+    entries = [entry(spec, splits[spec.name], seed) for spec in [*songs, *works]]
     return Manifest(seed=seed, entries=entries)
 
 
@@ -385,21 +372,21 @@ def make_train_manifest(
     rng = np.random.default_rng(seed)
     works = list(scan_corpus("bach", n_chorales, rng, taken))
     works += scan_corpus("ryansMammoth", n_tunes, rng, taken)
-    entries = []
-    for spec in [*songs, *works]:
-        font, mix = draw_mix(np.random.default_rng([seed, zlib_name(spec.name)]))
-        entries.append(
-            Entry(
-                name=spec.name,
-                kind="composed" if isinstance(spec, Song) else "corpus",
-                split="train",
-                soundfont=font,
-                mix=mix,
-                song=spec if isinstance(spec, Song) else None,
-                work=spec if isinstance(spec, CorpusPiece) else None,
-            )
-        )
-    return Manifest(seed=seed, entries=entries)
+    return Manifest(seed=seed, entries=[entry(spec, "train", seed) for spec in [*songs, *works]])
+
+
+def entry(spec: Song | CorpusPiece, split: str, seed: int) -> Entry:
+    """A manifest entry: the piece, its split, and a soundfont and mix drawn from its name."""
+    font, mix = draw_mix(np.random.default_rng([seed, zlib_name(spec.name)]))
+    return Entry(
+        name=spec.name,
+        kind="composed" if isinstance(spec, Song) else "corpus",
+        split=split,  # type: ignore[arg-type]
+        soundfont=font,
+        mix=mix,
+        song=spec if isinstance(spec, Song) else None,
+        work=spec if isinstance(spec, CorpusPiece) else None,
+    )
 
 
 def zlib_name(name: str) -> int:
