@@ -62,9 +62,8 @@ def run_ours(path: Path, samples: np.ndarray, rhythm: str | None = None) -> Esti
     """Our facts with the default rhythm backend, or the one named (a `--rhythm` name)."""
     from musicflamingo.facts.extract import RHYTHM, FactsConfig, analyze
 
-    config = FactsConfig(lyrics_model=None, threads=1)
-    if rhythm is not None:
-        config = FactsConfig(beat_tracker=RHYTHM[rhythm], lyrics_model=None, threads=1)
+    tracker = RHYTHM[rhythm] if rhythm else FactsConfig.beat_tracker
+    config = FactsConfig(beat_tracker=tracker, lyrics_model=None, threads=1)
     return Estimate.from_facts(analyze(path, config))
 
 

@@ -4,8 +4,7 @@ train split, decoded by a dynamic Bayesian network.
 A temporal convolutional network (Böck & Davies, "Deconstruct, analyse, reconstruct", ISMIR
 2020, scaled down): one convolution over the log-mel spectrum, its positive flux and the
 chroma (`Spectral`, 43 frames per second), then residual blocks of dilated convolutions
-(dilations doubling from 1 frame; the shipped
-model's context is in its ``dilations`` array), then per frame the
+(dilations doubling from 1 frame, listed in the weights' ``dilations``), then per frame the
 probability of a beat and of a downbeat. It is fitted by `scripts/train_beat_model.py` on the
 train split of the facts corpus (its own manifest; no dev or test piece) and shipped as
 ``beat_model.npz`` (0.2 MB). Inference is numpy (a few matrix products per layer),
@@ -21,7 +20,6 @@ the music's own cues there.
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +54,6 @@ def model_inputs(spec: Spectral) -> np.ndarray:
 def weights() -> dict[str, np.ndarray]:
     with np.load(WEIGHTS) as data:
         return {k: data[k] for k in data.files}
-
-
-def about() -> dict:
-    """How the shipped weights were fitted (the training script's record)."""
-    return json.loads(str(weights()["about"]))
 
 
 def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1) -> np.ndarray:
