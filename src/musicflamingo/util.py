@@ -6,6 +6,8 @@ This module sits at the bottom of the package: it imports nothing from musicflam
 from __future__ import annotations
 
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -42,17 +44,43 @@ def clock(seconds: float, decimals: int = 0) -> str:
     return f"{text}.{frac:0{decimals}d}" if decimals else text
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_partial_writes(folder: str | Path) -> list[Path]:
+    """Delete, under ``folder`` (recursively), the temporary files of `atomic_write` calls
+    whose process died mid-write (a killed build); returns them. Files of live processes,
+    of other hosts and of other programs are left alone."""
+    mine = re.compile(rf"^\..+\.{re.escape(socket.gethostname())}-(\d+)\.[^.]+\.tmp$")
+    removed = []
+    for p in Path(folder).rglob(".*.tmp"):
+        m = mine.match(p.name)
+        if m and p.is_file() and not _alive(int(m.group(1))):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
 def atomic_write(path: str | Path, data: str | bytes | Callable[[Path], object]) -> Path:
     """Write ``path`` so that readers see the old file or the whole new one, never a part.
 
     ``data`` is text (UTF-8), bytes, or a function that writes a given temporary path
     (e.g. a Parquet writer). The temporary file has a unique name in the same folder, so
     concurrent writers never share or delete each other's temporary files; the last
-    ``os.replace`` wins.
+    ``os.replace`` wins. The name carries the writer's host and pid, by which
+    `remove_partial_writes` tells a killed writer's leftovers from a live one's.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    prefix = f".{path.name}.{socket.gethostname()}-{os.getpid()}."
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~_UMASK)  # as a plain open() would create it
     try:

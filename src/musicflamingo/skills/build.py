@@ -38,6 +38,7 @@ from musicflamingo.skills.song import (
     write,
 )
 from musicflamingo.skills.stages import WriteConfig
+from musicflamingo.util import remove_partial_writes
 
 SONGS_DIR = "songs"
 LOCK_FILE = ".lock"
@@ -51,7 +52,8 @@ class BuildLocked(RuntimeError):
 @contextmanager
 def locked(out: Path) -> Iterator[None]:
     """Hold ``out/.lock`` (an OS file lock, released by the kernel when the holder dies,
-    so a killed build never leaves a stale lock) or raise `BuildLocked` at once."""
+    so a killed build never leaves a stale lock) or raise `BuildLocked` at once. Once
+    held, the partial files of a killed build's unfinished writes are removed."""
     from filelock import FileLock, Timeout
 
     out.mkdir(parents=True, exist_ok=True)
@@ -64,6 +66,7 @@ def locked(out: Path) -> Iterator[None]:
             "wait for it to finish or choose another output folder"
         ) from None
     try:
+        remove_partial_writes(out)
         yield
     finally:
         lock.release()
