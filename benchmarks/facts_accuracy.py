@@ -127,7 +127,7 @@ def code_version() -> str:
     results of ours are reused only while this code is unchanged."""
     pkg = ROOT / "src" / "musicflamingo"
     files = [f for f in sorted((pkg / "facts").glob("*.py")) if f.name != "scoring.py"]
-    files += [pkg / "facts" / "beat_model.npz"]  # the learned rhythm backend's weights
+    files += [pkg / "facts" / "beat_model.npz", pkg / "facts" / "meter_model.json"]  # weights
     files += [pkg / "audio.py", pkg / "theory.py"]  # (scores are computed from the cache)
     return hashlib.sha1(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from musicflamingo import audio
 from musicflamingo.facts import madmom_rhythm, rhythm
-from musicflamingo.facts.extract import RHYTHM, FactsConfig, analyze
+from musicflamingo.facts.extract import METER_BACKEND, RHYTHM, FactsConfig, analyze
 from musicflamingo.facts.scoring import Estimate, Truth, score
 
 needs_madmom = pytest.mark.skipif(
@@ -21,8 +21,7 @@ needs_madmom = pytest.mark.skipif(
 
 def test_chunked_tracking_stitches_one_continuous_grid():
     """A 12-minute song is tracked in three overlapping chunks; the stitched beats are the
-    one 0.5 s grid (no doubles, no gaps at the seams) and each beat keeps its own bar
-    evidence."""
+    one 0.5 s grid (no doubles, no gaps at the seams)."""
     sr = 100  # the stitcher only sees sample counts
     samples = np.zeros(12 * 60 * sr)
     calls = []
@@ -33,12 +32,11 @@ def test_chunked_tracking_stitches_one_continuous_grid():
         calls.append(offset)
         first = np.ceil(lo / 0.5) * 0.5 - lo
         times = np.arange(first, len(part) / sr, 0.5)
-        return rhythm.Beats(times, 120.0, 0.9, times + lo)  # evidence: its own time
+        return rhythm.Beats(times, 120.0, 0.9)
 
     beats = rhythm.in_chunks(samples, sr, grid)
     assert len(calls) == 3
     assert np.allclose(beats.times, np.arange(0, 720, 0.5))
-    assert beats.bar_evidence is not None and np.allclose(beats.bar_evidence, beats.times)
     assert beats.bpm == 120.0 and beats.confidence == pytest.approx(0.9)
 
 
@@ -69,15 +67,12 @@ def test_batched_network_matches_madmom():
 @pytest.mark.slow
 def test_madmom_backend_finds_tempo_beats_and_bars():
     """A waltz: three beats a bar, the bars' phase and the tempo right; the facts name the
-    backends (the meter reads the network's downbeat activation as one of its cues;
-    ~15 s on 2 cores)."""
+    backends (~15 s on 2 cores)."""
     truth = Truth.load(FIXTURES / "song03_waltz_g.json")
     config = FactsConfig(beat_tracker=RHYTHM["madmom"], lyrics_model=None)
     facts = analyze(FIXTURES / "song03_waltz_g.ogg", config)
     assert facts.backends["beats"] == "madmom-rnn-dbn"
-    assert facts.backends["meter"] == (
-        "beat-synchronous-correlation+madmom-rnn-dbn(downbeat activation)"
-    )
+    assert facts.backends["meter"] == METER_BACKEND
     s = score(Estimate.from_facts(facts), truth)
     assert facts.meter is not None and facts.meter.label == "3/4"
     assert s["tempo_acc1"] == 1.0 and s["beat_f"] > 0.95 and s["downbeat_f"] > 0.9, s
@@ -239,62 +234,40 @@ def _clicks(beats: np.ndarray) -> np.ndarray:
     return y
 
 
-def test_a_trackers_downbeat_activation_sets_the_bars():
-    """Equal clicks carry no bar cue; a tracker's downbeat probability peaking on every
-    third beat (from the second) makes the bars three beats long, in that phase."""
-    from musicflamingo.facts.features import spectral
-    from musicflamingo.facts.meter import estimate_meter
-
-    beats = np.arange(36) * 0.5 + 0.5
-    y = _clicks(beats)
-    evidence = np.where(np.arange(36) % 3 == 1, 0.8, 0.1)
-    found = estimate_meter(beats, spectral(y), np.empty(0), evidence)
-    assert found is not None and found.meter.beats_per_bar == 3
-    assert np.allclose(found.downbeats, beats[1::3])
-
-
-@pytest.mark.parametrize("period", [0.25, 0.8])
-def test_six_beat_bars_regroup_eighths_but_never_into_beats_too_slow_to_be_beats(period):
-    """Six tracked beats to the bar are the eighths of 6/8 when they are fast (240 BPM:
-    dotted quarters at 80 BPM); at 75 BPM their thirds would be 25 BPM, slower than any
-    beat a listener hears (a chorale's 4/4 was read as 6/8 at 27 BPM): they stay beats."""
+@pytest.mark.parametrize("bpm", [240.0, 75.0])
+def test_six_beat_bars_regroup_eighths_but_never_into_beats_too_slow_to_be_beats(bpm):
+    """Six tracked beats to the bar (a kick and a new chord on every sixth) are the eighths
+    of 6/8 when they are fast (240 BPM: dotted quarters at 80 BPM); at 75 BPM their thirds
+    would be 25 BPM, slower than any beat a listener hears (a chorale's 4/4 was read as 6/8
+    at 27 BPM): they stay beats."""
     from musicflamingo.facts.features import spectral
     from musicflamingo.facts.meter import SLOWEST_BEAT, estimate_meter
 
-    beats = np.arange(48) * period + 0.5
-    y = _clicks(beats)
-    evidence = np.where(np.arange(48) % 6 == 0, 0.8, 0.1)
-    found = estimate_meter(beats, spectral(y), np.empty(0), evidence)
+    samples, beats = _bars_audio(6, bars=8, bpm=bpm)
+    found = estimate_meter(beats, spectral(samples), beats[6::6])
     assert found is not None
-    if 3 * period <= SLOWEST_BEAT:
+    if 3 * 60 / bpm <= SLOWEST_BEAT:
         assert found.meter.label == "6/8" and np.allclose(found.beats, beats[::3])
     else:  # a simple bar of the tracked beats
         assert np.array_equal(found.beats, beats) and found.meter.denominator == 4
 
 
-@pytest.mark.parametrize(
-    ("cue_phase", "chords", "bars_from"),
-    [(1, False, {1}), (2, False, {0, 1}), (3, False, {0, 1}), (2, True, {2})],
-)
-def test_bars_start_where_the_music_starts_unless_a_cue_says_otherwise(
-    cue_phase, chords, bars_from
-):
-    """Equal clicks from 0.5 s (silence before): a tracker's bar evidence on every fourth
-    beat alone cannot put the bar two or three beats into the music (beats 1 and 3 alike,
-    as in a chorale): the bars start at the first beat or one beat later (an upbeat),
-    where the evidence's own bar stands. With chord changes there too, the cues outweigh
-    where the music starts."""
+@pytest.mark.parametrize(("cue_phase", "bars_from"), [(None, {0, 1}), (2, {2}), (3, {3})])
+def test_bars_start_where_the_music_starts_unless_a_cue_says_otherwise(cue_phase, bars_from):
+    """Equal clicks from 0.5 s (silence before) carry no bar cue: the bars start at the first
+    beat or one beat later (an upbeat). Chord changes on every fourth beat outweigh where
+    the music starts, two or three beats into it."""
     from musicflamingo.facts.features import spectral
     from musicflamingo.facts.meter import estimate_meter
 
     beats = np.arange(40) * 0.5 + 0.5
-    y = _clicks(beats)
-    evidence = np.where(np.arange(40) % 4 == cue_phase, 0.8, 0.1)
-    changes = beats[cue_phase::4] if chords else np.empty(0)
-    found = estimate_meter(beats, spectral(y), changes, evidence)
-    assert found is not None and found.meter.beats_per_bar == 4
+    changes = np.empty(0) if cue_phase is None else beats[cue_phase::4]
+    found = estimate_meter(beats, spectral(_clicks(beats)), changes)
+    assert found is not None
     first = int(np.searchsorted(beats, found.downbeats[0]))
-    assert first in bars_from and np.allclose(found.downbeats, beats[first::4])
+    assert first in bars_from
+    if cue_phase is not None:
+        assert found.meter.beats_per_bar == 4 and np.allclose(found.downbeats, beats[first::4])
 
 
 @pytest.mark.parametrize("name", ["song01_pop_c", "song04_jig_em", "song07_rock_d"])

@@ -31,6 +31,7 @@ BEAT_TRACKERS: dict[str, Callable[[np.ndarray, int], rhythm.Beats]] = {
     "madmom-rnn-dbn": madmom_rhythm.madmom_beats,  # the `madmom` extra; CC BY-NC-SA models
 }
 LEARNED = "tcn-metricon"  # `beat_model`: reads the features, not the samples
+METER_BACKEND = "learned-bar-model(beat-synchronous cues)"  # `meter`
 RHYTHM = {"tcn": LEARNED, "essentia": "essentia-multifeature", "madmom": "madmom-rnn-dbn"}
 
 
@@ -146,10 +147,7 @@ def analyze(
     else:
         with t.stage("meter"):
             changes = harmony.chord_changes(facts.chords)
-            result = estimate_meter(beats.times, spec, changes, beats.bar_evidence)
-            meter_backend = "beat-synchronous-correlation"
-            if beats.bar_evidence is not None:  # the tracker's downbeat activation as a cue
-                meter_backend += f"+{config.beat_tracker}(downbeat activation)"
+            result = estimate_meter(beats.times, spec, changes)
         if result is None:
             facts.beats = [round(float(b), 3) for b in beats.times]
             facts.undetected["meter"] = "too few beats"
@@ -160,7 +158,7 @@ def analyze(
                 regrouped = rhythm.at_level(beats, result.beats)
                 facts.tempo = rhythm.tempo_from_beats(regrouped, pitched) or facts.tempo
             facts.downbeats = [round(float(b), 3) for b in result.downbeats]
-            facts.backends["meter"] = meter_backend
+            facts.backends["meter"] = METER_BACKEND
     if facts.chords and facts.beats:
         with t.stage("chords"):
             facts.chords = harmony.snap_to_beats(facts.chords, facts.beats)

@@ -180,7 +180,7 @@ def _bar_tracker():
 def track(act: np.ndarray) -> np.ndarray:
     """Beat times from the activations, decoded by madmom's dynamic Bayesian network over
     bars of 2, 3 and 4 beats (its bar starts are not used: `meter` finds them from the
-    downbeat activation and the music's own cues, which scored better on the dev split)."""
+    music's own cues, which scored better on the dev split)."""
     if len(act) < 2 * FPS or act[:, 0].max() < 0.05:  # under 2 s, or no beat anywhere
         return np.empty(0)
     result = _bar_tracker()(act)
@@ -189,19 +189,16 @@ def track(act: np.ndarray) -> np.ndarray:
 
 def madmom_beats(samples: np.ndarray, sr: int) -> Beats:
     """Beats and downbeats of the song (mono, 44.1 kHz), in 5-minute chunks. Tempo is the
-    median inter-beat interval; confidence the mean beat probability at the beats; each
-    beat's bar evidence the network's downbeat probability there (peak within 20 ms)."""
+    median inter-beat interval; confidence the mean beat probability at the beats."""
 
     def part(x: np.ndarray) -> Beats:
         act = activations(x, sr)
         times = track(act)
         if len(times) < 2:
-            return Beats(times, 0.0, 0.0, times[:0])
+            return Beats(times, 0.0, 0.0)
         frames = np.clip(np.round(times * FPS).astype(int), 0, len(act) - 1)
         confidence = float(np.clip(act[frames].sum(axis=1).mean(), 0, 1))
         bpm = 60.0 / float(np.median(np.diff(times)))
-        near = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, len(act) - 1)
-        evidence = act[near, 1].max(axis=1)
-        return Beats(times, bpm, confidence, evidence)
+        return Beats(times, bpm, confidence)
 
     return in_chunks(samples, sr, part)

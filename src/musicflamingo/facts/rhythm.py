@@ -46,7 +46,6 @@ class Beats:
     times: np.ndarray
     bpm: float
     confidence: float
-    bar_evidence: np.ndarray | None = None  # per beat: a tracker's bar-start probability
 
 
 def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]) -> Beats:
@@ -54,7 +53,6 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
     length: essentia's ~50 MB per minute) and stitch the beats at the chunk centres."""
     chunk, overlap = int(CHUNK_SECONDS * sr), int(CHUNK_OVERLAP * sr)
     times: list[np.ndarray] = []
-    evidence: list[np.ndarray] = []
     bpms, confs, weights = [], [], []
     for start in range(0, max(len(samples), 1), chunk):
         if start and len(samples) - start < overlap:
@@ -66,23 +64,19 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
         found = np.asarray(part.times, dtype=float) + lo / sr
         keep = (found >= t0) & (found < t1)
         times.append(found[keep])
-        if part.bar_evidence is not None:
-            evidence.append(np.asarray(part.bar_evidence, dtype=float)[keep])
         bpms.append(part.bpm)
         confs.append(part.confidence)
         weights.append(hi - lo)
         if hi == len(samples):
             break
     beats = np.concatenate(times) if times else np.empty(0)
-    bar_evidence = np.concatenate(evidence) if evidence else None
     if len(beats) > 2:  # drop stitching doubles closer than half a beat
         ibi = np.median(np.diff(beats))
         single = np.concatenate([[True], np.diff(beats) > 0.5 * ibi])
         beats = beats[single]
-        bar_evidence = None if bar_evidence is None else bar_evidence[single]
     bpm = float(np.average(bpms, weights=weights)) if sum(weights) else 0.0
     conf = float(np.average(confs, weights=weights)) if sum(weights) else 0.0
-    return Beats(beats, bpm, conf, bar_evidence)
+    return Beats(beats, bpm, conf)
 
 
 def essentia_beats(
