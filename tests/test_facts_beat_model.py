@@ -102,12 +102,16 @@ def test_training_script_writes_weights_the_runtime_reads(tmp_path):
     assert about["steps"] == 3 and about["pieces"] + about["held_out"] == 2
 
 
-def test_train_split_shares_no_piece_with_dev_or_test():
-    """The learned model may not have heard a dev or test piece: no name, corpus work or
-    seeded composition of the train manifest is in the facts corpus manifest."""
+def test_train_split_shares_no_piece_with_dev_test_or_the_fixtures():
+    """The learned models may not have heard a dev or test piece or a test fixture: no
+    name, corpus work or seeded composition of the train manifest is in the facts corpus
+    manifest, and no corpus work is a fixture's (`specs/corpus.toml`)."""
+    import tomllib
+
     specs = SCRIPTS / "fixturegen" / "specs"
     corpus = json.loads((specs / "facts_corpus.json").read_text())["entries"]
     train = json.loads((specs / "facts_train.json").read_text())["entries"]
+    fixtures = {c["work"] for c in tomllib.loads((specs / "corpus.toml").read_text())["corpus"]}
     assert len(train) >= 200 and {e["split"] for e in train} == {"train"}
 
     def works(entries):
@@ -122,4 +126,5 @@ def test_train_split_shares_no_piece_with_dev_or_test():
 
     assert not {e["name"] for e in train} & {e["name"] for e in corpus}
     assert not works(train) & works(corpus)
+    assert len(fixtures) == 3 and not works(train) & fixtures and not works(corpus) & fixtures
     assert not songs(train) & songs(corpus)
