@@ -8,8 +8,8 @@ libraries and madmom measured in the same run.
 
 Systems, all on the same files:
 - ours: `musicflamingo.facts.extract.analyze` (lyrics off), the default profile;
-  ours-madmom, ours-essentia, ours-tcn: the same with `--rhythm madmom`, `essentia` or
-  `tcn` (not in the default --systems).
+  ours-madmom, ours-essentia: the same with `--rhythm madmom` or `essentia` (not in the
+  default --systems).
 - raw: the plain libraries with no post-processing, on the same decoded 44.1 kHz samples:
   essentia RhythmExtractor2013 (multifeature: tempo, beats), essentia KeyExtractor
   (default profile), Chordino 'simplechord' (labels converted to Harte, nothing merged).
@@ -53,7 +53,7 @@ from musicflamingo.util import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 44_100
-SYSTEMS = ("ours", "raw", "madmom", "ours-madmom", "ours-essentia", "ours-tcn")
+SYSTEMS = ("ours", "raw", "madmom", "ours-madmom", "ours-essentia")
 MADMOM_BARS = (2, 3, 4)
 BASELINE_VERSION = "plain-2"  # bump when run_raw or run_madmom change
 
@@ -118,7 +118,6 @@ RUNNERS = {
     "madmom": run_madmom,
     "ours-madmom": partial(run_ours, rhythm="madmom"),
     "ours-essentia": partial(run_ours, rhythm="essentia"),
-    "ours-tcn": partial(run_ours, rhythm="tcn"),
 }
 
 
