@@ -23,8 +23,6 @@ from musicflamingo.facts.scoring import Estimate, Truth, mean_scores, score
 KNOWN_MISSES = {
     ("jig_haste_to_the_wedding_d", "key"): "an unaccompanied melody is modally ambiguous "
     "(A major, its dominant, for D major; every essentia key profile misses it)",
-    ("jig_haste_to_the_wedding_d", "meter"): "read as 12/8: an unaccompanied jig's two-bar "
-    "phrase scores within 0.2 of its bar, and four-beat bars weigh more in the bar model",
 }
 ASPECTS = ("tempo", "meter", "key", "downbeat")
 

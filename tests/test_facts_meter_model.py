@@ -27,6 +27,18 @@ def test_the_shipped_weights_name_every_feature_and_were_fitted_on_train_pieces(
     assert np.isfinite(meter.model_weights()).all()
 
 
+def test_polyphony_tells_a_solo_tune_from_chords():
+    """The texture the bar model conditions on, on real renders: the unaccompanied jig
+    sounds under two pitch classes at once (it is thin), a four-part chorale and a rock
+    band three or more (thinness 0)."""
+    poly = {
+        name: spectral(audio.load(FIXTURES / f"{name}.ogg", SR).samples).polyphony()
+        for name in ("jig_haste_to_the_wedding_d", "bach_bwv144_6_bm", "song07_rock_d")
+    }
+    solo, chorale, band = poly.values()
+    assert solo < 2.0 < meter.THIN_BELOW < 3.0 < min(chorale, band)
+
+
 @pytest.mark.parametrize(
     ("name", "bar"), [("song01_pop_c", 4), ("song03_waltz_g", 3), ("song04_jig_em", 2)]
 )

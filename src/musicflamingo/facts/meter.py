@@ -6,10 +6,15 @@ music (chord changes, harmonic (chroma) novelty, bass/kick onsets, overall onset
 whether the bar starts where the music starts or one beat later (an upbeat), and its bar length and
 kind of beat (simple or compound); each of these also times the song's harmonic rhythm
 (the share of beats with a chord change), so a chorale, whose chords change on every beat,
-weighs its cues otherwise than a song or an unaccompanied tune. A linear score of these
+weighs its cues otherwise than a song, and times how thin the texture is (thinness: how
+far fewer than 2.5 pitch classes sound at once; 0 wherever there are chords), so an
+unaccompanied tune, whose cues are faint and whose score says 2/2 where a band's says 4/4,
+gets bar lengths of its own. A linear score of these
 features picks the candidate; the weights (``meter_model.json``) are a conditional logit
 fitted by `scripts/train_meter_model.py` on the facts corpus's train split (no dev or test
-piece), with the downbeats of the notated score as truth, so conventions such as 2/2 reels
+piece), with the downbeats of the notated score as truth, in two stages (the thinness terms
+last, the rest held), so music with chords keeps the bars of a fit without them, and so
+conventions such as 2/2 reels
 and 12/8 shuffles come from scores, not from hand-set priors. (A tracker's own downbeat
 activation as one more cue, fitted the same way on madmom's, lowered dev meter accuracy with
 that backend, 0.783 -> 0.707: bars come from the music's cues whatever tracked the beats.)
@@ -34,6 +39,8 @@ from musicflamingo.facts.schema import Meter
 MODEL = Path(__file__).with_name("meter_model.json")
 BAR_LENGTHS = (2, 3, 4, 5, 6)
 CUES = ("chord", "chroma", "low", "onset")
+TEXTURES = ("harmonic_rhythm", "thinness")  # thinness last: its terms are fitted last
+THIN_BELOW = 2.5  # pitch classes at once: a solo line sounds 1.5-2, chords 3 or more
 # bar lengths (in tracked beats) that mean the tracker followed a subdivision of the beat:
 # (tracked beats per beat, beats per bar)
 REGROUP = {6: (3, 2)}
@@ -76,16 +83,23 @@ def beat_cues(
     }
 
 
-def _base_names() -> list[str]:
+def base_names() -> list[str]:
     kinds = [f"bars_of_{p}_{kind}" for kind in ("simple", "compound") for p in BAR_LENGTHS]
     return [*CUES, "starts_with_the_music", *kinds]
 
 
 def feature_names() -> list[str]:
     """The candidate features, in the order of the model's weights: each base feature, then
-    each times the harmonic rhythm."""
-    base = _base_names()
-    return base + [f"{name}*harmonic_rhythm" for name in base]
+    each times each of the `TEXTURES`."""
+    base = base_names()
+    return base + [f"{name}*{texture}" for texture in TEXTURES for name in base]
+
+
+def texture(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> np.ndarray:
+    """The song's `TEXTURES`: the share of beats with a chord change, and how many pitch
+    classes fewer than `THIN_BELOW` sound at once (0 for any music with chords)."""
+    harmonic = float(changes_at(beats, chord_changes).mean())
+    return np.array([harmonic, max(0.0, THIN_BELOW - spec.polyphony())])
 
 
 @dataclass
@@ -102,8 +116,7 @@ def candidates(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> 
     ibi = float(np.median(np.diff(beats)))
     triple = subdivision_is_triple(beats, spec)
     lead = start_beat(beats, spec)
-    harmonic = float(changes_at(beats, chord_changes).mean())
-    names = _base_names()
+    names = base_names()
     bars, rows = [], []
     for p in BAR_LENGTHS:
         if n < 2 * p or (p in REGROUP and REGROUP[p][0] * ibi > SLOWEST_BEAT):
@@ -117,7 +130,8 @@ def candidates(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> 
             bars.append((p, phase))
             rows.append([f.get(k, 0.0) for k in names])
     base = np.array(rows).reshape(len(rows), len(names))
-    return Candidates(bars, np.concatenate([base, harmonic * base], axis=1), triple)
+    scaled = [t * base for t in texture(beats, spec, chord_changes)]
+    return Candidates(bars, np.concatenate([base, *scaled], axis=1), triple)
 
 
 @functools.cache
