@@ -12,7 +12,7 @@ downbeats score the highest downbeat F-measure against the score's; pieces where
 reaches 0.5 (the beats themselves are wrong) teach nothing about bars and are left out. The
 weights maximise the conditional likelihood of the truth's candidates among each piece's
 (a softmax over candidates) with an L2 penalty ``--l2``, by L-BFGS, in two stages: every
-feature but the thinness terms, then those with the rest held, so music with chords keeps
+feature but the thinness terms, then those with the rest held, so thickly textured music keeps
 the first stage's bars (a joint fit read the 2/4 march fixture as 4/4 and the six fast
 beats of a synthetic 6/8 as 3/4; dev meter was 0.891 either way). Pieces whose bars are
 four beats long weigh ``--four-beat-weight`` times as much: the corpus draws its meters
@@ -117,7 +117,7 @@ def fit_in_stages(
     pieces: list[dict[str, np.ndarray]], l2: float, four_beat_weight: float
 ) -> tuple[np.ndarray, float]:
     """Every feature but the thinness terms first; then those, the rest held: thin textures
-    get their own bars, and music with chords (thinness 0) keeps the first stage's."""
+    get their own bars, and music of thinness 0 keeps the first stage's."""
     first = len(meter.feature_names()) - len(meter.base_names())
     cut = [{**p, "features": p["features"][:, :first]} for p in pieces]
     held, _ = fit(cut, l2, four_beat_weight)

@@ -287,3 +287,19 @@ def test_beats_on_the_off_beat_move_back_to_the_beat(name):
     off = rhythm.Beats(beats[:-1] + np.diff(beats) / 2, truth["tempo_bpm"], 3.0)
     assert _f_measure(truth["beats"], off.times.tolist()) == 0.0
     assert _f_measure(truth["beats"], rhythm.resolve_phase(off, spec).times.tolist()) > 0.95
+
+
+@pytest.mark.parametrize(
+    ("first_note", "first_beat"), [(0.75, 0), (0.95, 0), (1.25, 1), (0.45, -1), (1.0, 0)]
+)
+def test_the_music_starts_on_the_first_beat_at_or_after_its_first_note(first_note, first_beat):
+    """Beats every 0.5 s from 1.0 s: a pickup half a beat early (0.75 s) leads into the beat
+    at 1.0 s, as does a note 0.1 beat early (on the beat, give or take); a note half a beat
+    after it starts on the next beat; one 1.1 beats early starts on the beat before the
+    tracked grid (index -1)."""
+    from musicflamingo.facts.features import spectral
+    from musicflamingo.facts.meter import start_beat
+
+    beats = np.arange(40) * 0.5 + 1.0
+    notes = np.concatenate([[first_note], beats[beats > first_note + 0.1]])
+    assert start_beat(beats, spectral(_clicks(notes))) == first_beat

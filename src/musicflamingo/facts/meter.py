@@ -3,21 +3,22 @@
 Every bar length P in {2, 3, 4, 5, 6} beats and phase is a candidate. Each is described by
 how well its bar-start indicator correlates with the cues that mark bar starts in real
 music (chord changes, harmonic (chroma) novelty, bass/kick onsets, overall onset strength),
-whether the bar starts where the music starts or one beat later (an upbeat), and its bar length and
+whether the bar starts on the first beat of the music (at or after its first note) or one
+beat later (an upbeat), and its bar length and
 kind of beat (simple or compound); each of these also times the song's harmonic rhythm
 (the share of beats with a chord change), so a chorale, whose chords change on every beat,
 weighs its cues otherwise than a song, and times how thin the texture is (thinness: how
-far fewer than 2.5 pitch classes sound at once; 0 wherever there are chords), so an
-unaccompanied tune, whose cues are faint and whose score says 2/2 where a band's says 4/4,
-gets bar lengths of its own. A linear score of these
-features picks the candidate; the weights (``meter_model.json``) are a conditional logit
-fitted by `scripts/train_meter_model.py` on the facts corpus's train split (no dev or test
-piece), with the downbeats of the notated score as truth, in two stages (the thinness terms
-last, the rest held), so music with chords keeps the bars of a fit without them, and so
-conventions such as 2/2 reels
-and 12/8 shuffles come from scores, not from hand-set priors. (A tracker's own downbeat
-activation as one more cue, fitted the same way on madmom's, lowered dev meter accuracy with
-that backend, 0.783 -> 0.707: bars come from the music's cues whatever tracked the beats.)
+far fewer than 2.5 pitch classes sound at once; 0 for every chorale and four in five of the
+train split's songs), so an unaccompanied tune, whose cues are faint and whose score says
+2/2 where a band's says 4/4, gets bar lengths of its own. A linear score of these features
+picks the candidate; the weights (``meter_model.json``) are a conditional logit fitted by
+`scripts/train_meter_model.py` on the facts corpus's train split (no dev or test piece),
+with the downbeats of the notated score as truth, in two stages (the thinness terms last,
+the rest held, so music of thinness 0 keeps the bars of a fit without them), so
+conventions such as 2/2 reels and 12/8 shuffles come from scores, not from hand-set
+priors. (A tracker's own downbeat activation as one more cue, fitted the same way on
+madmom's, lowered dev meter accuracy with that backend, 0.783 -> 0.707: bars come from the
+music's cues whatever tracked the beats.)
 The beat subdivision (duple or triple, from the onset envelope between beats) turns the bar
 length into a time signature: 2 -> 2/4 or 6/8, 3 -> 3/4 or 9/8, 4 -> 4/4 or 12/8 (5 -> 5/4:
 quintuple compound time is rare).
@@ -48,6 +49,7 @@ REGROUP = {6: (3, 2)}
 # entrains to, about 30 BPM: London, "Hearing in Time", 2012), so no regrouping may make them
 SLOWEST_BEAT = 2.0
 START_DB = 30.0  # the music starts at the first frame this close (dB) to the loudest
+ON_BEAT = 0.15  # a first note at most this much of a beat early is on that beat
 
 
 @dataclass
@@ -85,7 +87,7 @@ def beat_cues(
 
 def base_names() -> list[str]:
     kinds = [f"bars_of_{p}_{kind}" for kind in ("simple", "compound") for p in BAR_LENGTHS]
-    return [*CUES, "starts_with_the_music", *kinds]
+    return [*CUES, "starts_on_the_first_beat", "starts_a_beat_later", *kinds]
 
 
 def feature_names() -> list[str]:
@@ -97,7 +99,7 @@ def feature_names() -> list[str]:
 
 def texture(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> np.ndarray:
     """The song's `TEXTURES`: the share of beats with a chord change, and how many pitch
-    classes fewer than `THIN_BELOW` sound at once (0 for any music with chords)."""
+    classes fewer than `THIN_BELOW` sound at once (0 for chords in three or more voices)."""
     harmonic = float(changes_at(beats, chord_changes).mean())
     return np.array([harmonic, max(0.0, THIN_BELOW - spec.polyphony())])
 
@@ -115,7 +117,7 @@ def candidates(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> 
     n = len(beats)
     ibi = float(np.median(np.diff(beats)))
     triple = subdivision_is_triple(beats, spec)
-    lead = start_beat(beats, spec)
+    first = start_beat(beats, spec)
     names = base_names()
     bars, rows = [], []
     for p in BAR_LENGTHS:
@@ -125,7 +127,8 @@ def candidates(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> 
             ind = (np.arange(n) % p == phase).astype(float)
             ind = (ind - ind.mean()) / ind.std()
             f = {k: float((c * ind).mean()) for k, c in cues.items()}
-            f["starts_with_the_music"] = float(phase in {lead % p, (lead + 1) % p})
+            f["starts_on_the_first_beat"] = float(phase == first % p)
+            f["starts_a_beat_later"] = float(phase == (first + 1) % p)
             f[f"bars_of_{p}_{'compound' if triple else 'simple'}"] = 1.0
             bars.append((p, phase))
             rows.append([f.get(k, 0.0) for k in names])
@@ -172,11 +175,12 @@ def two_beats_per_bar(beats: np.ndarray, downbeats: np.ndarray) -> np.ndarray:
 
 
 def start_beat(beats: np.ndarray, spec: Spectral) -> int:
-    """Index on the beat grid (extended back, so possibly negative) of the beat nearest
-    where the music starts: trackers often leave out the first note's beat."""
+    """Index on the beat grid (extended back, so possibly negative: trackers often leave out
+    the first note's beat) of the first beat at or after where the music starts. A tune's
+    pickup of a note or two, shorter than a beat, leads into it."""
     loud = np.flatnonzero(spec.loud(START_DB))
     start = loud[0] * HOP / SR if len(loud) else beats[0]
-    return int(np.round((start - beats[0]) / np.median(np.diff(beats))))
+    return int(np.ceil((start - beats[0]) / np.median(np.diff(beats)) - ON_BEAT))
 
 
 def estimate_meter(
