@@ -4,8 +4,8 @@ Every bar length P in {2, 3, 4, 5, 6} beats and phase is a candidate. Each is de
 how well its bar-start indicator correlates with the cues that mark bar starts in real
 music (chord changes, harmonic (chroma) novelty, bass/kick onsets, overall onset strength),
 whether the bar starts on the first beat of the music (at or after its first note) or one
-beat later (an upbeat), and its bar length and
-kind of beat (simple or compound); each of these also times the song's harmonic rhythm
+beat later (an upbeat), and its bar length and kind of beat (simple or compound); each of
+these also times the song's harmonic rhythm
 (the share of beats with a chord change), so a chorale, whose chords change on every beat,
 weighs its cues otherwise than a song, and times how thin the texture is (thinness: how
 far fewer than 2.5 pitch classes sound at once; 0 for every chorale and four in five of the
@@ -73,12 +73,11 @@ def changes_at(beats: np.ndarray, chord_changes: np.ndarray) -> np.ndarray:
     return (dist < 0.3 * ibi).astype(float)
 
 
-def beat_cues(
-    beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Per-beat evidence (`CUES`) that a bar starts there, each z-normalised."""
+def beat_cues(beats: np.ndarray, spec: Spectral, changed: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-beat evidence (`CUES`) that a bar starts there, each z-normalised; ``changed`` is
+    `changes_at` of the beats."""
     return {
-        "chord": _z(changes_at(beats, chord_changes)),
+        "chord": _z(changed),
         "chroma": _z(chroma_novelty(spec, beats)),
         "low": _z(peak_near(spec.low_onset, spec, beats)),
         "onset": _z(peak_near(spec.onset, spec, beats)),
@@ -97,11 +96,11 @@ def feature_names() -> list[str]:
     return base + [f"{name}*{texture}" for texture in TEXTURES for name in base]
 
 
-def texture(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> np.ndarray:
-    """The song's `TEXTURES`: the share of beats with a chord change, and how many pitch
-    classes fewer than `THIN_BELOW` sound at once (0 for chords in three or more voices)."""
-    harmonic = float(changes_at(beats, chord_changes).mean())
-    return np.array([harmonic, max(0.0, THIN_BELOW - spec.polyphony())])
+def texture(spec: Spectral, changed: np.ndarray) -> np.ndarray:
+    """The song's `TEXTURES`: the share of beats with a chord change (``changed``, per beat)
+    and how many pitch classes fewer than `THIN_BELOW` sound at once (0 for chords in three
+    or more voices)."""
+    return np.array([float(changed.mean()), max(0.0, THIN_BELOW - spec.polyphony())])
 
 
 @dataclass
@@ -113,7 +112,8 @@ class Candidates:
 
 def candidates(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> Candidates:
     """Every (bar length, phase) the beats allow, with its features (`feature_names`)."""
-    cues = beat_cues(beats, spec, chord_changes)
+    changed = changes_at(beats, chord_changes)
+    cues = beat_cues(beats, spec, changed)
     n = len(beats)
     ibi = float(np.median(np.diff(beats)))
     triple = subdivision_is_triple(beats, spec)
@@ -133,7 +133,7 @@ def candidates(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> 
             bars.append((p, phase))
             rows.append([f.get(k, 0.0) for k in names])
     base = np.array(rows).reshape(len(rows), len(names))
-    scaled = [t * base for t in texture(beats, spec, chord_changes)]
+    scaled = [t * base for t in texture(spec, changed)]
     return Candidates(bars, np.concatenate([base, *scaled], axis=1), triple)
 
 
