@@ -6,7 +6,8 @@ the facts corpus and write ``src/musicflamingo/facts/meter_model.json``.
     python scripts/train_meter_model.py [--l2 0.001] [--jobs 2]
 
 For every train piece the beats are tracked as `analyze` tracks them by default (the learned
-network, `beat_model`) and every (bar length, phase) candidate gets its `meter.candidates`
+network, `beat_model`), its chord changes are found as `analyze` finds them (Chordino's, none
+where no key is found) and every (bar length, phase) candidate gets its `meter.candidates`
 features. The truth picks the candidates whose
 downbeats score the highest downbeat F-measure against the score's; pieces where none
 reaches 0.5 (the beats themselves are wrong) teach nothing about bars and are left out. The
@@ -45,7 +46,7 @@ from tqdm import tqdm
 from musicflamingo import audio
 from musicflamingo.facts import beat_model, harmony, meter
 from musicflamingo.facts.features import SR, spectral
-from musicflamingo.facts.tonality import MIN_TONALNESS
+from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key
 from musicflamingo.theory import parse_meter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +65,9 @@ def piece_features(ogg: Path, cache: Path) -> dict[str, np.ndarray] | None:
         mid = song.at(SR)
         spec = spectral(mid.samples)
         pitched = spec.song_tonalness() >= MIN_TONALNESS
-        changes = harmony.chord_changes(harmony.chordino(mid.samples, mid.sr, song.duration))
+        key = estimate_key(song.samples, song.sr, spec.chroma.mean(axis=1), pitched)
+        chords = harmony.chordino(mid.samples, mid.sr, song.duration) if key is not None else []
+        changes = harmony.chord_changes(chords)
         beats = beat_model.track(spec, pitched)
         if len(beats.times) < 8:
             return None
