@@ -257,19 +257,26 @@ def demo_lyrics_wer() -> float:
     return float(jiwer.wer(norm(" ".join(line for *_, line in truth["lyrics"])), norm(hyp)))
 
 
-def run_split(args: argparse.Namespace, split: str, systems: tuple[str, ...]) -> str:
-    folder = args.corpus / split
+def measure(
+    corpus: Path,
+    split: str,
+    systems: tuple[str, ...],
+    workers: int = 2,
+    limit: int | None = None,
+    compute: bool = True,
+) -> list[dict]:
+    """Every system on every piece of ``corpus/split`` (cached per piece), sorted by name;
+    a piece that fails is reported and left out."""
+    folder = corpus / split
     # a fixed shuffle, so that --limit (or a run cut short) takes a mix of kinds and meters
     paths = sorted(folder.glob("*.json"), key=lambda p: hashlib.sha1(p.stem.encode()).digest())
-    paths = paths[: args.limit]
+    paths = paths[:limit]
     if not paths:
         sys.exit(f"error: no rendered pieces in {folder} (python scripts/render_facts_corpus.py)")
     results, t0 = [], time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        cache, code = args.corpus / ".cache", code_version()
-        futures = {
-            pool.submit(evaluate, p, systems, cache, code, not args.cached_only): p for p in paths
-        }
+    with ProcessPoolExecutor(workers) as pool:
+        cache, code = corpus / ".cache", code_version()
+        futures = {pool.submit(evaluate, p, systems, cache, code, compute): p for p in paths}
         for k, future in enumerate(as_completed(futures), 1):
             path = futures[future]
             try:
@@ -287,9 +294,15 @@ def run_split(args: argparse.Namespace, split: str, systems: tuple[str, ...]) ->
                 f"({elapsed:.0f} s, eta {elapsed / k * (len(paths) - k):.0f} s)",
                 flush=True,
             )
+    return sorted(results, key=lambda r: r["name"])
+
+
+def run_split(args: argparse.Namespace, split: str, systems: tuple[str, ...]) -> str:
+    results = measure(
+        args.corpus, split, systems, args.workers, args.limit, compute=not args.cached_only
+    )
     if not results:
         return f"**{split}**: no piece measured\n"
-    results.sort(key=lambda r: r["name"])
     write_tables(per_piece_rows(results, systems), args.out, split)
     return summary(results, systems, split)
 

@@ -1,0 +1,176 @@
+"""Robustness of the measured facts: the facts corpus degraded the ways recordings are, each
+system's scores on the degraded files next to its scores on the clean ones, in one run.
+
+    python scripts/render_facts_corpus.py --split both        # once: renders the audio
+    python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
+        [--variants mp3,mastered,phone,drift] [--systems ours,raw,madmom]
+        [--work data/facts-robustness]
+
+Variants (Debian's ffmpeg makes them; the copies go to ``--work/<variant>/<split>``, made
+once, then measured and cached as `facts_accuracy.py` measures the clean corpus):
+- mp3: mono, 22.05 kHz, 32 kbit/s MP3 (a low-bitrate upload);
+- mastered: 12:1 compression with 12 dB make-up gain, tanh soft clipping and a limiter
+  (a loud master, distorted on its peaks);
+- phone: 300-3400 Hz (a telephone band: no kick drum or bass fundamental, no cymbals);
+- drift: the band drifts in tempo as players do without a click: every 4 s of the score
+  the tempo takes a random step (standard deviation 1.2 %, held within ±3 %), time-stretched
+  by Rubber Band without changing pitch; the truth's times follow the same map (checked on
+  a click track: every click within 3 ms of its mapped time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from facts_accuracy import ROOT, SYSTEMS, fmt, measure
+from tqdm import tqdm
+
+from musicflamingo.facts.scoring import TARGETS, mean_scores
+
+VORBIS = ["-c:a", "libvorbis", "-q:a", "3"]  # as the corpus is encoded
+FILTERS = {
+    "mastered": "acompressor=threshold=-26dB:ratio=12:attack=2:release=60:makeup=12dB,"
+    "asoftclip=type=tanh,alimiter=limit=-1dB",
+    "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",
+}
+VARIANTS = ("mp3", "mastered", "phone", "drift")
+DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
+DRIFT_SD = 0.012  # standard deviation of a step, as a share of the tempo
+DRIFT_MAX = 0.03  # the tempo stays within this share of the original
+METRICS = [m for m in TARGETS if m not in ("chord_mirex", "section_f_0.5", "meter_exact")]
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+def drift_rates(name: str, duration: float) -> np.ndarray:
+    """Tempo factors (>1 faster), one per ``DRIFT_STEP_S`` of the original, seeded by name."""
+    rng = np.random.default_rng(int(hashlib.sha1(name.encode()).hexdigest()[:8], 16))
+    rates = [1.0]
+    for _ in range(int(np.ceil(duration / DRIFT_STEP_S))):
+        rates.append(
+            float(np.clip(rates[-1] + rng.normal(0, DRIFT_SD), 1 - DRIFT_MAX, 1 + DRIFT_MAX))
+        )
+    return np.array(rates)
+
+
+def drift_time(t: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Original times (s) -> drifted times (s): each step of the original lasts
+    ``DRIFT_STEP_S / rate``."""
+    t = np.asarray(t, dtype=float)
+    step = np.minimum((t // DRIFT_STEP_S).astype(int), len(rates) - 1)
+    start = np.concatenate([[0.0], np.cumsum(DRIFT_STEP_S / rates)])
+    return start[step] + (t - step * DRIFT_STEP_S) / rates[step]
+
+
+def drift_truth(truth: dict, rates: np.ndarray) -> dict:
+    """The truth of the drifted audio: every time mapped, the tempo scaled by the mean rate."""
+
+    def at(t: float) -> float:
+        return float(drift_time(np.array([t]), rates)[0])
+
+    out = dict(truth)
+    out["beats"] = [at(t) for t in truth["beats"]]
+    out["downbeats"] = [at(t) for t in truth["downbeats"]]
+    for key in ("chords", "sections", "keys"):
+        if truth.get(key):
+            out[key] = [[at(a), at(b), label] for a, b, label in truth[key]]
+    out["duration"] = at(truth["duration"])
+    out["tempo_bpm"] = truth["tempo_bpm"] * truth["duration"] / out["duration"]
+    out["tempo_varies"] = True
+    return out
+
+
+def degrade(src: Path, dst: Path, variant: str) -> None:
+    """Write the degraded copy of one rendered piece (audio, then truth: a piece whose truth
+    exists is done)."""
+    truth = json.loads(src.read_text(encoding="utf-8"))
+    audio, ogg = src.with_suffix(".ogg"), dst.with_suffix(".ogg")
+    if variant == "mp3":
+        mp3 = dst.with_suffix(".mp3")
+        ffmpeg("-i", str(audio), "-ac", "1", "-ar", "22050", "-b:a", "32k", str(mp3))
+        ffmpeg("-i", str(mp3), "-ar", "44100", *VORBIS, str(ogg))
+        mp3.unlink()
+    elif variant == "drift":
+        rates = drift_rates(truth["name"], truth["duration"])
+        steps = ";".join(
+            f"{k * DRIFT_STEP_S:.3f} rubberband tempo {r:.5f}" for k, r in enumerate(rates)
+        )
+        stretch = f"asendcmd=c='{steps}',rubberband=tempo={rates[0]:.5f}"
+        ffmpeg("-i", str(audio), "-af", stretch, *VORBIS, str(ogg))
+        truth = drift_truth(truth, rates)
+    else:
+        ffmpeg("-i", str(audio), "-af", FILTERS[variant], *VORBIS, str(ogg))
+    truth["render_id"] = f"{truth['render_id']}-{variant}"  # the cache keys on it
+    dst.write_text(json.dumps(truth), encoding="utf-8")
+
+
+def prepare(corpus: Path, work: Path, split: str, variant: str, workers: int) -> Path:
+    """The degraded copy of ``corpus/split`` (made once; resumes after a kill)."""
+    out = work / variant / split
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in sorted((corpus / split).glob("*.json")) if not (out / p.name).exists()]
+    with ProcessPoolExecutor(workers) as pool:
+        jobs = [pool.submit(degrade, p, out / p.name, variant) for p in todo]
+        for job in tqdm(jobs, desc=f"{variant} {split}", unit="piece", disable=not todo):
+            job.result()
+    return work / variant
+
+
+def table(means: dict[str, dict[str, dict[str, float]]], systems: tuple[str, ...]) -> str:
+    """Rows: metrics; columns: clean and each variant; cells: each system's mean."""
+    columns = list(means)
+    lines = [f"| metric ({' / '.join(systems)}) | " + " | ".join(columns) + " |"]
+    lines.append("|" + "---|" * (len(columns) + 1))
+    for metric in METRICS:
+        cells = [" / ".join(fmt(means[c][s].get(metric)) for s in systems) for c in columns]
+        if all(set(cell.split(" / ")) == {"-"} for cell in cells):
+            continue
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "facts-corpus")
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "facts-robustness")
+    parser.add_argument("--split", choices=("dev", "test", "both"), default="dev")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--systems", default=",".join(SYSTEMS[:3]))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "facts-robustness")
+    args = parser.parse_args()
+    systems, variants = tuple(args.systems.split(",")), args.variants.split(",")
+    if unknown := (set(systems) - set(SYSTEMS)) | (set(variants) - set(VARIANTS)):
+        parser.error(f"unknown system(s) or variant(s): {', '.join(sorted(unknown))}")
+    if shutil.which("ffmpeg") is None:
+        sys.exit("error: the variants are made by ffmpeg (Debian package ffmpeg)")
+    report = []
+    for split in ("dev", "test") if args.split == "both" else (args.split,):
+        corpora = {"clean": args.corpus}
+        corpora |= {v: prepare(args.corpus, args.work, split, v, args.workers) for v in variants}
+        means = {}
+        for name, corpus in corpora.items():
+            results = measure(corpus, split, systems, args.workers)
+            means[name] = {
+                s: mean_scores([r["systems"][s]["scores"] for r in results]) for s in systems
+            }
+        n = len(list((args.corpus / split).glob("*.json")))
+        report.append(f"**{split}** ({n} pieces)\n\n" + table(means, systems))
+    text = "\n".join(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"summary_{args.split}.md").write_text(text, encoding="utf-8")
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
