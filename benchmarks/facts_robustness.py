@@ -4,10 +4,12 @@ system's scores on the degraded files next to its scores on the clean ones, in o
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
         [--variants mp3,mastered,phone,drift] [--systems ours,raw,madmom]
-        [--work data/facts-robustness]
+        [--work data/facts-robustness] [--out out/facts-robustness]
 
 Variants (Debian's ffmpeg makes them; the copies go to ``--work/<variant>/<split>``, made
-once, then measured and cached as `facts_accuracy.py` measures the clean corpus):
+once, then measured and cached as `facts_accuracy.py` measures the clean corpus; per-piece
+tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
+``--out/robustness_<split>.png``):
 - mp3: mono, 22.05 kHz, 32 kbit/s MP3 (a low-bitrate upload);
 - mastered: 12:1 compression with 12 dB make-up gain, tanh soft clipping and a limiter
   (a loud master, distorted on its peaks);
@@ -30,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from facts_accuracy import ROOT, SYSTEMS, fmt, measure
+from facts_accuracy import ROOT, SYSTEMS, fmt, measure, per_piece_rows, write_tables
 from tqdm import tqdm
 
 from musicflamingo.facts.scoring import TARGETS, mean_scores
@@ -139,6 +141,35 @@ def table(means: dict[str, dict[str, dict[str, float]]], systems: tuple[str, ...
     return "\n".join(lines) + "\n"
 
 
+def plot(
+    means: dict[str, dict[str, dict[str, float]]], systems: tuple[str, ...], path: Path
+) -> None:
+    """One panel per rhythm metric: each system's mean on the clean files and each variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = ("tempo_acc1", "tempo_acc2", "beat_f", "downbeat_f", "meter")
+    columns = list(means)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), sharey=True)
+    width = 0.8 / len(systems)
+    for ax, metric in zip(axes, panels, strict=True):
+        for k, system in enumerate(systems):
+            values = [means[c][system].get(metric, np.nan) for c in columns]
+            x = np.arange(len(columns)) + (k - (len(systems) - 1) / 2) * width
+            ax.bar(x, values, width, label=system)
+        ax.set_title(metric)
+        ax.set_xticks(np.arange(len(columns)), columns, rotation=45, ha="right")
+        ax.set_ylim(0, 1)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(loc="lower left", fontsize="small")
+    fig.suptitle(f"{path.stem.removeprefix('robustness_')}: clean and degraded")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "facts-corpus")
@@ -161,9 +192,11 @@ def main() -> None:
         means = {}
         for name, corpus in corpora.items():
             results = measure(corpus, split, systems, args.workers)
+            write_tables(per_piece_rows(results, systems), args.out / name, split)
             means[name] = {
                 s: mean_scores([r["systems"][s]["scores"] for r in results]) for s in systems
             }
+        plot(means, systems, args.out / f"robustness_{split}.png")
         n = len(list((args.corpus / split).glob("*.json")))
         report.append(f"**{split}** ({n} pieces)\n\n" + table(means, systems))
     text = "\n".join(report)
