@@ -33,15 +33,16 @@ from pathlib import Path
 
 import numpy as np
 from facts_accuracy import ROOT, SYSTEMS, fmt, measure, per_piece_rows, write_tables
+from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 from musicflamingo.facts.scoring import TARGETS, mean_scores
 
-VORBIS = ["-c:a", "libvorbis", "-q:a", "3"]  # as the corpus is encoded
+VORBIS = ["-c:a", "libvorbis", "-q:a", "3"]  # the corpus's codec (fixturegen.factscorpus.CODEC)
 FILTERS = {
     "mastered": "acompressor=threshold=-26dB:ratio=12:attack=2:release=60:makeup=12dB,"
     "asoftclip=type=tanh,alimiter=limit=-1dB",
-    "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",
+    "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",  # each twice: steeper
 }
 VARIANTS = ("mp3", "mastered", "phone", "drift")
 DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
@@ -65,7 +66,7 @@ def drift_rates(name: str, duration: float) -> np.ndarray:
     return np.array(rates)
 
 
-def drift_time(t: np.ndarray, rates: np.ndarray) -> np.ndarray:
+def drift_time(t: ArrayLike, rates: np.ndarray) -> np.ndarray:
     """Original times (s) -> drifted times (s): each step of the original lasts
     ``DRIFT_STEP_S / rate``."""
     t = np.asarray(t, dtype=float)
@@ -76,17 +77,16 @@ def drift_time(t: np.ndarray, rates: np.ndarray) -> np.ndarray:
 
 def drift_truth(truth: dict, rates: np.ndarray) -> dict:
     """The truth of the drifted audio: every time mapped, the tempo scaled by the mean rate."""
-
-    def at(t: float) -> float:
-        return float(drift_time(np.array([t]), rates)[0])
-
     out = dict(truth)
-    out["beats"] = [at(t) for t in truth["beats"]]
-    out["downbeats"] = [at(t) for t in truth["downbeats"]]
+    for key in ("beats", "downbeats"):
+        out[key] = drift_time(truth[key], rates).tolist()
     for key in ("chords", "sections", "keys"):
         if truth.get(key):
-            out[key] = [[at(a), at(b), label] for a, b, label in truth[key]]
-    out["duration"] = at(truth["duration"])
+            spans = drift_time([(a, b) for a, b, _ in truth[key]], rates).tolist()
+            out[key] = [
+                [a, b, label] for (a, b), (*_, label) in zip(spans, truth[key], strict=True)
+            ]
+    out["duration"] = float(drift_time(truth["duration"], rates))
     out["tempo_bpm"] = truth["tempo_bpm"] * truth["duration"] / out["duration"]
     out["tempo_varies"] = True
     return out
@@ -189,16 +189,16 @@ def main() -> None:
     for split in ("dev", "test") if args.split == "both" else (args.split,):
         corpora = {"clean": args.corpus}
         corpora |= {v: prepare(args.corpus, args.work, split, v, args.workers) for v in variants}
-        means = {}
+        means, pieces = {}, 0
         for name, corpus in corpora.items():
             results = measure(corpus, split, systems, args.workers)
+            pieces = pieces or len(results)  # the clean files' count
             write_tables(per_piece_rows(results, systems), args.out / name, split)
             means[name] = {
                 s: mean_scores([r["systems"][s]["scores"] for r in results]) for s in systems
             }
         plot(means, systems, args.out / f"robustness_{split}.png")
-        n = len(list((args.corpus / split).glob("*.json")))
-        report.append(f"**{split}** ({n} pieces)\n\n" + table(means, systems))
+        report.append(f"**{split}** ({pieces} pieces)\n\n" + table(means, systems))
     text = "\n".join(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"summary_{args.split}.md").write_text(text, encoding="utf-8")
