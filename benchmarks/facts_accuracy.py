@@ -5,6 +5,8 @@ libraries and madmom measured in the same run.
     python benchmarks/facts_accuracy.py [--split dev|test|both] [--limit N] [--workers 2]
         [--systems ours,raw,madmom] [--corpus data/facts-corpus] [--out out/facts-accuracy]
         [--lyrics]
+    python scripts/render_facts_corpus.py --split band        # the band set (fast 4/4, rock)
+    python benchmarks/facts_accuracy.py --split both --corpus data/facts-band
 
 Systems, all on the same files:
 - ours: `musicflamingo.facts.extract.analyze` (lyrics off), the default profile;

@@ -7,12 +7,15 @@ Usage::
     python scripts/render_facts_corpus.py --split test
     python scripts/render_facts_corpus.py --make-manifest           # redraw the manifest
     python scripts/render_facts_corpus.py --split train             # -> data/facts-corpus/train
+    python scripts/render_facts_corpus.py --split band              # -> data/facts-band/{dev,test}
 
 The pieces, splits, soundfonts and mixes are listed in the committed manifest
 ``scripts/fixturegen/specs/facts_corpus.json`` (``fixturegen.factscorpus``); the train split,
 which the learned beat model is fitted on (`scripts/train_beat_model.py`), in
 ``facts_train.json``, drawn by ``--split train --make-manifest --songs 320 --chorales 80
---tunes 96`` (496 pieces; three fail the truth check and are not rendered). Rendering is
+--tunes 96`` (496 pieces; three fail the truth check and are not rendered); the band set
+(rock-like compositions, fast 4/4: ``make_band_manifest``) in ``facts_band.json``, drawn by
+``--split band --make-manifest``, with its own dev and test halves. Rendering is
 resumable (finished pieces are skipped) and prints one progress line per piece. Needs the
 ``fixtures`` extra plus ``fluidsynth``, ``ffmpeg`` and the Debian soundfonts
 fluid-soundfont-gm, timgm6mb-soundfont and musescore-general-soundfont-small.
@@ -27,10 +30,12 @@ from pathlib import Path
 
 from fixturegen.cli import check_tools  # scripts/ is on sys.path when this file is run
 from fixturegen.factscorpus import (
+    BAND_MANIFEST,
     MANIFEST,
     SOUNDFONTS,
     TRAIN_MANIFEST,
     load_manifest,
+    make_band_manifest,
     make_manifest,
     make_train_manifest,
     render,
@@ -40,8 +45,8 @@ from fixturegen.factscorpus import (
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("data/facts-corpus"))
-    parser.add_argument("--split", choices=("dev", "test", "both", "train"), default="both")
+    parser.add_argument("--out", type=Path, help="default data/facts-corpus (band: facts-band)")
+    parser.add_argument("--split", choices=("dev", "test", "both", "train", "band"), default="both")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
     parser.add_argument("--only", nargs="*", help="render only these pieces")
@@ -51,9 +56,12 @@ def main() -> int:
     parser.add_argument("--tunes", type=int, default=36)
     parser.add_argument("--keep-works", action="store_true", help="keep the corpus pieces")
     args = parser.parse_args()
-    path = TRAIN_MANIFEST if args.split == "train" else MANIFEST
+    path = {"train": TRAIN_MANIFEST, "band": BAND_MANIFEST}.get(args.split, MANIFEST)
+    out = args.out or Path("data/facts-band" if args.split == "band" else "data/facts-corpus")
     if args.make_manifest:
-        if args.split == "train":
+        if args.split == "band":
+            manifest = make_band_manifest()
+        elif args.split == "train":
             manifest = make_train_manifest(args.songs, args.chorales, args.tunes)
         else:
             manifest = make_manifest(
@@ -68,15 +76,14 @@ def main() -> int:
         entries = load_manifest(path).entries
     except (OSError, ValueError) as exc:
         sys.exit(f"error: bad manifest {path}: {exc}")
-    entries = [e for e in entries if args.split in ("both", e.split)]
+    entries = [e for e in entries if args.split in ("both", "band", e.split)]
     if args.only:
         entries = [e for e in entries if e.name in set(args.only)]
     entries = entries[: args.limit]
     with tempfile.TemporaryDirectory(prefix="facts_corpus_") as tmp:
-        failed, wall = render(entries, args.out, Path(tmp), args.jobs)
+        failed, wall = render(entries, out, Path(tmp), args.jobs)
     print(
-        f"{len(entries) - len(failed)} of {len(entries)} pieces ready in {args.out} "
-        f"({wall:.0f} s wall)"
+        f"{len(entries) - len(failed)} of {len(entries)} pieces ready in {out} ({wall:.0f} s wall)"
     )
     for line in failed:
         print(f"FAILED {line}")

@@ -217,6 +217,33 @@ def song_truth(spec: Song, tmp_path: Path) -> tuple[dict, object]:
     return make_truth(piece, pm, 600.0), pm
 
 
+def test_band_set_is_fast_rock_in_its_own_halves_and_re_made_by_its_seeds() -> None:
+    """The band set (fast 4/4, distorted guitars) is the seeded draw, every piece has
+    drums and a distorted comp, 4/4 reaches past the corpus's 168 BPM in both halves, and
+    no composition or name is shared with the facts corpus or the train split."""
+    band = factscorpus.load_manifest(factscorpus.BAND_MANIFEST)
+    assert band == factscorpus.make_band_manifest()
+    songs = {split: [e.song for e in band.entries if e.split == split] for split in ("dev", "test")}
+    for part in songs.values():
+        assert len(part) == 24 and all(s is not None and s.drums for s in part)
+        assert all(s is not None and s.band.comp == 30 and s.bpm_end is None for s in part)
+        fast = [s.bpm for s in part if s is not None and s.meter == "4/4"]
+        assert max(fast) > 200 and min(fast) >= factscorpus.BAND_4_4_BPM[0]
+    others = factscorpus.load_manifest().entries
+    others += factscorpus.load_manifest(factscorpus.TRAIN_MANIFEST).entries
+
+    def specs(entries):  # noqa: ANN001, ANN202 (a composition less its name, band and tempo)
+        drop = {"name", "band", "bpm", "bpm_end", "tempo_steps", "drums", "description"}
+        return {
+            json.dumps(e.song.model_dump(exclude=drop), sort_keys=True)
+            for e in entries
+            if e.song is not None
+        }
+
+    assert not {e.name for e in band.entries} & {e.name for e in others}
+    assert not specs(band.entries) & specs(others)
+
+
 def test_pickup_and_swing_keep_the_bass_on_the_downbeats(tmp_path: Path) -> None:
     spec = first(lambda s: s.pickup and s.swing > 0.5 and not s.tempo_steps and not s.bpm_end)
     truth, pm = song_truth(spec, tmp_path)

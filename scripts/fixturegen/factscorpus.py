@@ -30,7 +30,7 @@ from music21 import corpus as m21corpus
 from music21 import key as m21key
 from pydantic import Field
 
-from fixturegen.catalogue import SPECS, CorpusPiece, Song, beat_grid
+from fixturegen.catalogue import SPECS, Band, CorpusPiece, Song, beat_grid
 from fixturegen.compose import compose
 from fixturegen.corpus import load_corpus
 from fixturegen.render import encode, normalise
@@ -40,6 +40,7 @@ from musicflamingo.util import Record, atomic_write
 
 MANIFEST = SPECS / "facts_corpus.json"
 TRAIN_MANIFEST = SPECS / "facts_train.json"
+BAND_MANIFEST = SPECS / "facts_band.json"
 SEED = 20261129
 TRAIN_SEED = 20261130
 DEV_SHARE = 0.6
@@ -373,6 +374,50 @@ def make_train_manifest(
     works = list(scan_corpus("bach", n_chorales, rng, taken))
     works += scan_corpus("ryansMammoth", n_tunes, rng, taken)
     return Manifest(seed=seed, entries=[entry(spec, "train", seed) for spec in [*songs, *works]])
+
+
+BAND_SEEDS = {"dev": 777_001, "test": 777_002}
+BAND_METERS = ("4/4", "12/8", "3/4", "6/8", "2/2")
+BAND_4_4_BPM = (130, 215)
+BAND_LEADS = [30, 29, 81]  # distortion guitar, overdrive guitar, saw lead
+BAND_BASSES = [34, 33, 35]  # pick, finger, fretless bass
+
+
+def make_band_manifest(per_split: int = 24) -> Manifest:
+    """The band set: what the corpus lacks of rock and metal. Seeded compositions in five
+    meters with distortion-guitar comping, a distorted or saw lead, electric bass and drums,
+    4/4 at 130-215 BPM (the corpus stops at 168), one steady tempo, a loud mix (peak -1 dB,
+    pink noise at the corpus's odds); dev and test each from their own seed."""
+    entries = []
+    for split, seed in BAND_SEEDS.items():
+        rng = np.random.default_rng(seed)
+        songs: list[Song] = []
+        i = 0
+        while len(songs) < per_split:
+            song, i = make_song(i, seed), i + 1
+            if song.meter not in BAND_METERS:
+                continue
+            bpm = float(round(rng.uniform(*BAND_4_4_BPM))) if song.meter == "4/4" else song.bpm
+            band = {"melody": int(rng.choice(BAND_LEADS)), "comp": 30, "pad": None}
+            band["bass"] = int(rng.choice(BAND_BASSES))
+            update = {"name": f"rock_{song.name}", "bpm": bpm, "bpm_end": None}
+            update |= {"tempo_steps": None, "drums": True, "band": Band.model_validate(band)}
+            update["description"] = f"{song.key}, {bpm:g} BPM, {song.meter}, rock band"
+            songs.append(song.model_copy(update=update))
+        for song in songs:
+            font, mix = draw_mix(np.random.default_rng([seed, zlib_name(song.name)]))
+            loud = Mix(peak_db=-1.0, snr_db=mix.snr_db)
+            entries.append(
+                Entry(
+                    name=song.name,
+                    kind="composed",
+                    split=split,  # type: ignore[arg-type]
+                    soundfont=font,
+                    mix=loud,
+                    song=song,
+                )
+            )
+    return Manifest(seed=BAND_SEEDS["dev"], entries=entries)
 
 
 def entry(spec: Song | CorpusPiece, split: str, seed: int) -> Entry:
