@@ -57,7 +57,7 @@ def piece_features(ogg: Path, cache: Path) -> dict[str, np.ndarray] | None:
     """One piece's candidate features and each candidate's downbeat F (cached)."""
     text = ogg.with_suffix(".json").read_text()
     key = hashlib.sha1(text.encode())
-    for f in (Path(__file__), Path(meter.__file__), beat_model.WEIGHTS):
+    for f in (Path(__file__), Path(meter.__file__), Path(beat_model.__file__), beat_model.WEIGHTS):
         key.update(f.read_bytes())
     path = cache / f"{ogg.stem}-{key.hexdigest()[:12]}.npz"
     if not path.exists():
