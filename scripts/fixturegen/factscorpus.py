@@ -405,18 +405,8 @@ def make_band_manifest(per_split: int = 24) -> Manifest:
             update["description"] = f"{song.key}, {bpm:g} BPM, {song.meter}, rock band"
             songs.append(song.model_copy(update=update))
         for song in songs:
-            font, mix = draw_mix(np.random.default_rng([seed, zlib_name(song.name)]))
-            loud = Mix(peak_db=-1.0, snr_db=mix.snr_db)
-            entries.append(
-                Entry(
-                    name=song.name,
-                    kind="composed",
-                    split=split,  # type: ignore[arg-type]
-                    soundfont=font,
-                    mix=loud,
-                    song=song,
-                )
-            )
+            e = entry(song, split, seed)
+            entries.append(e.model_copy(update={"mix": Mix(peak_db=-1.0, snr_db=e.mix.snr_db)}))
     return Manifest(seed=BAND_SEEDS["dev"], entries=entries)
 
 
