@@ -37,7 +37,7 @@ NUM_TEMPI = 60  # log-spaced tempo states (Krebs et al., eq. 8)
 # The first 1/OBSERVATION_LAMBDA of each beat period reads the beat probability. At metricon's
 # 16 a 200 BPM beat (15 frames) had one such state, narrower than the network's peak (about
 # three of its 23 ms frames), while half the tempo had two: every 4/4 song of the band set
-# over 180 BPM was read at half its tempo though the network fired on each beat. At 8, 9 of
+# over 180 BPM was read at half its tempo though the network fired on each beat. At 8, 8 of
 # those 12 are found (dev tempo Acc1 0.924 -> 0.946, beat F 0.936 -> 0.948: README); tempi
 # between whole-frame periods (15 and 14 frames: 200 and 214 BPM) may still be halved.
 OBSERVATION_LAMBDA = 8
