@@ -66,6 +66,30 @@ def test_tracked_beats_match_a_fixtures_truth(name):
     assert on.mean() > 2 * off.mean()
 
 
+@pytest.mark.parametrize(
+    ("name", "wide_is_right"), [("song13_slow_shuffle_db", False), ("song12_punk_em", True)]
+)
+def test_the_narrow_window_reads_beats_only_where_they_sit_on_stronger_peaks(name, wide_is_right):
+    """A 48 BPM 12/8 song: the wide beat window follows a faster level between its strong
+    pulses, the narrow one the dotted quarters, on clearly stronger activation, so the
+    narrow one's reading is taken. A 186 BPM punk song: the narrow window halves the tempo on
+    the same peaks, so the wide one's reading stays."""
+    truth = Truth.load(FIXTURES / f"{name}.json")
+    x = beat_model.beat_activation(_spec(name))
+    logits = beat_model._logits(x)
+    wide, narrow = (
+        np.asarray(beat_model._decoder(lam).track(logits).times)
+        for lam in beat_model.OBSERVATION_LAMBDAS
+    )
+
+    def right(times: np.ndarray) -> bool:
+        bpm = 60 / np.median(np.diff(times))
+        return bool(abs(bpm / truth.tempo_bpm - 1) <= 0.04)
+
+    assert right(wide) is wide_is_right and right(narrow) is not wide_is_right
+    assert right(beat_model.decode(x))
+
+
 def test_noise_silence_and_short_clips_have_no_beats():
     """Unpitched sound with no beat (noise, silence) and clips under 2 s get no beats."""
     noise = 0.3 * np.random.default_rng(0).standard_normal(features.SR * 20)

@@ -34,13 +34,21 @@ FLUX_SCALE = 10.0  # dB
 DECODER_FPS = 50  # the decoder counts whole frames per second; activations are resampled
 TEMPO_RANGE = (40.0, 220.0)  # BPM the decoder considers
 NUM_TEMPI = 60  # log-spaced tempo states (Krebs et al., eq. 8)
-# The first 1/OBSERVATION_LAMBDA of each beat period reads the beat probability. At metricon's
-# 16 a 200 BPM beat (15 frames) had one such state, narrower than the network's peak (about
-# three of its 23 ms frames), while half the tempo had two: every 4/4 song of the band set
-# over 180 BPM was read at half its tempo though the network fired on each beat. At 8, 8 of
-# those 12 are found (dev tempo Acc1 0.924 -> 0.946, beat F 0.936 -> 0.948: README); tempi
-# between whole-frame periods (15 and 14 frames: 200 and 214 BPM) may still be halved.
-OBSERVATION_LAMBDA = 8
+# The first 1/lambda of each beat period reads the beat probability. At metricon's 16 a
+# 200 BPM beat (15 frames) had one such state, narrower than the network's peak (about three
+# of its 23 ms frames), while half the tempo had two: every 4/4 song of the band set over
+# 180 BPM was read at half its tempo though the network fired on each beat. At 8, 8 of those
+# 12 are found (dev tempo Acc1 0.924 -> 0.946, beat F 0.936 -> 0.948: README); tempi between
+# whole-frame periods (15 and 14 frames: 200 and 214 BPM) may still be halved. The wider
+# window also lets slow compound time slip to a faster level between its strong pulses
+# (a 48 BPM 12/8 read in eighths), so the narrow window's beats are decoded too and win
+# where they sit on clearly stronger activation (`PEAK_MARGIN`).
+OBSERVATION_LAMBDAS = (8, 16)  # wide (the default reading), narrow
+# Mean beat probability at the beats by which the narrow window's reading must beat the wide
+# one's to replace it. On dev and the band set's dev half the narrow reading was right and
+# the wide one wrong where it led by 0.12 and 0.23, and the wide one right where the narrow
+# led by up to 0.08 (its half-tempo readings lie on the same peaks); chosen on those (README).
+PEAK_MARGIN = 0.1
 # Below this contrast (beat probability at the decoded beats over the median frame's) the
 # network hears no beat in unpitched sound: 20 s of white, pink and brown noise score
 # 0.08-0.27, the dev split's music 0.41 (a solo reel) and up. Pitched music keeps its beats
@@ -92,8 +100,15 @@ def activations(spec: Spectral) -> tuple[np.ndarray, np.ndarray]:
     return prob[0].astype(np.float32), prob[1].astype(np.float32)
 
 
+def beat_activation(spec: Spectral) -> np.ndarray:
+    """The network's beat probability per frame of `DECODER_FPS` (linearly resampled)."""
+    beat, _ = activations(spec)
+    grid = np.arange(int(len(beat) * HOP / SR * DECODER_FPS)) / DECODER_FPS
+    return np.interp(grid, np.arange(len(beat)) * HOP / SR, beat)
+
+
 @functools.cache
-def _decoder():
+def _decoder(observation_lambda: int):
     import metricon
 
     lo, hi = TEMPO_RANGE
@@ -102,8 +117,29 @@ def _decoder():
         min_bpm=lo,
         max_bpm=hi,
         num_tempi=NUM_TEMPI,
-        observation_lambda=OBSERVATION_LAMBDA,
+        observation_lambda=observation_lambda,
     )
+
+
+def _peaks_at(x: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per beat (seconds): the largest of ``x`` (at `DECODER_FPS`) within a frame of it."""
+    at = np.clip(np.round(times * DECODER_FPS).astype(int), 0, len(x) - 1)
+    near = np.clip(at[:, None] + np.arange(-1, 2)[None, :], 0, len(x) - 1)
+    return x[near].max(axis=1)
+
+
+def decode(x: np.ndarray) -> np.ndarray:
+    """Beat times (seconds) of a beat activation at `DECODER_FPS`: the wide window's reading,
+    or the narrow one's where its beats sit on activation `PEAK_MARGIN` stronger."""
+    wide, narrow = (
+        np.asarray(_decoder(lam).track(_logits(x)).times, dtype=float)
+        for lam in OBSERVATION_LAMBDAS
+    )
+    if len(wide) < 2 or len(narrow) < 2:
+        return wide
+    if _peaks_at(x, narrow).mean() > _peaks_at(x, wide).mean() + PEAK_MARGIN:
+        return narrow
+    return wide
 
 
 def _logits(prob: np.ndarray) -> np.ndarray:
@@ -116,22 +152,16 @@ def track(spec: Spectral, pitched: bool = True) -> Beats:
     decoded in 5-minute chunks. Tempo is the median beat interval; confidence the contrast
     of the beat probability at the beats (its peak within a frame) over the median frame's;
     no beats where that is under `NO_BEAT` and the sound is not ``pitched``."""
-    beat, _ = activations(spec)
-    seconds = len(beat) * HOP / SR
-    grid = np.arange(int(seconds * DECODER_FPS)) / DECODER_FPS
-    act = np.interp(grid, np.arange(len(beat)) * HOP / SR, beat)
 
     def part(x: np.ndarray) -> Beats:
         if len(x) < 2 * DECODER_FPS:  # under 2 s
             return Beats(np.empty(0), 0.0, 0.0)
-        times = np.asarray(_decoder().track(_logits(x)).times, dtype=float)
+        times = decode(x)
         if len(times) < 2:
             return Beats(times, 0.0, 0.0)
-        at = np.clip(np.round(times * DECODER_FPS).astype(int), 0, len(x) - 1)
-        near = np.clip(at[:, None] + np.arange(-1, 2)[None, :], 0, len(x) - 1)
-        contrast = float(x[near].max(axis=1).mean() - np.median(x))
+        contrast = float(_peaks_at(x, times).mean() - np.median(x))
         if contrast < NO_BEAT and not pitched:
             return Beats(np.empty(0), 0.0, contrast)
         return Beats(times, 60.0 / float(np.median(np.diff(times))), contrast)
 
-    return in_chunks(act, DECODER_FPS, part)
+    return in_chunks(beat_activation(spec), DECODER_FPS, part)
