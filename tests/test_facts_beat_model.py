@@ -76,11 +76,7 @@ def test_the_narrow_window_reads_beats_only_where_they_sit_on_stronger_peaks(nam
     the same peaks, so the wide one's reading stays."""
     truth = Truth.load(FIXTURES / f"{name}.json")
     x = beat_model.beat_activation(_spec(name))
-    logits = beat_model._logits(x)
-    wide, narrow = (
-        np.asarray(beat_model._decoder(lam).track(logits).times)
-        for lam in beat_model.OBSERVATION_LAMBDAS
-    )
+    wide, narrow = beat_model.readings(x)
 
     def right(times: np.ndarray) -> bool:
         bpm = 60 / np.median(np.diff(times))

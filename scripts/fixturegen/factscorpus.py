@@ -398,11 +398,16 @@ def make_band_manifest(per_split: int = 24) -> Manifest:
             if song.meter not in BAND_METERS:
                 continue
             bpm = float(round(rng.uniform(*BAND_4_4_BPM))) if song.meter == "4/4" else song.bpm
-            band = {"melody": int(rng.choice(BAND_LEADS)), "comp": 30, "pad": None}
-            band["bass"] = int(rng.choice(BAND_BASSES))
-            update = {"name": f"rock_{song.name}", "bpm": bpm, "bpm_end": None}
-            update |= {"tempo_steps": None, "drums": True, "band": Band.model_validate(band)}
-            update["description"] = f"{song.key}, {bpm:g} BPM, {song.meter}, rock band"
+            lead, bass = int(rng.choice(BAND_LEADS)), int(rng.choice(BAND_BASSES))
+            update = {
+                "name": f"rock_{song.name}",
+                "description": f"{song.key}, {bpm:g} BPM, {song.meter}, rock band",
+                "bpm": bpm,
+                "bpm_end": None,
+                "tempo_steps": None,
+                "drums": True,
+                "band": Band(melody=lead, comp=30, bass=bass, pad=None),
+            }
             songs.append(song.model_copy(update=update))
         for song in songs:
             e = entry(song, split, seed)

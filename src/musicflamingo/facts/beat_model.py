@@ -128,13 +128,20 @@ def _peaks_at(x: np.ndarray, times: np.ndarray) -> np.ndarray:
     return x[near].max(axis=1)
 
 
+def readings(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Beat times (seconds) of a beat activation at `DECODER_FPS`, decoded with each of
+    `OBSERVATION_LAMBDAS`: (wide window, narrow window)."""
+    logits = _logits(x)
+    wide, narrow = (
+        np.asarray(_decoder(lam).track(logits).times, dtype=float) for lam in OBSERVATION_LAMBDAS
+    )
+    return wide, narrow
+
+
 def decode(x: np.ndarray) -> np.ndarray:
     """Beat times (seconds) of a beat activation at `DECODER_FPS`: the wide window's reading,
     or the narrow one's where its beats sit on activation `PEAK_MARGIN` stronger."""
-    wide, narrow = (
-        np.asarray(_decoder(lam).track(_logits(x)).times, dtype=float)
-        for lam in OBSERVATION_LAMBDAS
-    )
+    wide, narrow = readings(x)
     if len(wide) < 2 or len(narrow) < 2:
         return wide
     if _peaks_at(x, narrow).mean() > _peaks_at(x, wide).mean() + PEAK_MARGIN:
