@@ -14,7 +14,7 @@ from media import FIXTURES
 
 from musicflamingo import audio
 from musicflamingo.facts import beat_model, harmony, meter
-from musicflamingo.facts.features import SR, spectral
+from musicflamingo.facts.features import SR, THIN_BELOW, spectral
 from musicflamingo.facts.scoring import _f_measure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def test_polyphony_tells_a_solo_tune_from_chords():
         for name in ("jig_haste_to_the_wedding_d", "bach_bwv144_6_bm", "song07_rock_d")
     }
     solo, chorale, band = poly.values()
-    assert solo < 2.0 < meter.THIN_BELOW < 3.0 < min(chorale, band)
+    assert solo < 2.0 < THIN_BELOW < 3.0 < min(chorale, band)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ N_MFCC = 13
 LOW_MELS = 8  # mel bands below ~200 Hz: kick drum and bass
 CHUNK_FRAMES = 2048
 FILTERBANKS = Path(__file__).with_name("filterbanks.npz")
+THIN_BELOW = 2.5  # pitch classes at once: a solo line sounds 1.5-2, chords 3 or more
 
 
 def librosa_filters() -> dict[str, np.ndarray]:
@@ -80,6 +81,11 @@ class Spectral:
         about 1.7, a four-part chorale 3.4."""
         loud = self.loud(30.0)
         return float(np.median(self.chroma[:, loud].sum(axis=0))) if loud.any() else 0.0
+
+    def thinness(self) -> float:
+        """How many pitch classes fewer than `THIN_BELOW` sound at once (`polyphony`): 0 for
+        chords in three or more voices, about 0.8 for a solo melody."""
+        return max(0.0, THIN_BELOW - self.polyphony())
 
     def frame_of(self, seconds: np.ndarray | float) -> np.ndarray:
         return np.clip(np.round(np.asarray(seconds) * SR / HOP).astype(int), 0, self.n_frames - 1)

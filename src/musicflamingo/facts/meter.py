@@ -41,7 +41,6 @@ MODEL = Path(__file__).with_name("meter_model.json")
 BAR_LENGTHS = (2, 3, 4, 5, 6)
 CUES = ("chord", "chroma", "low", "onset")
 TEXTURES = ("harmonic_rhythm", "thinness")  # thinness last: its terms are fitted last
-THIN_BELOW = 2.5  # pitch classes at once: a solo line sounds 1.5-2, chords 3 or more
 # bar lengths (in tracked beats) that mean the tracker followed a subdivision of the beat:
 # (tracked beats per beat, beats per bar)
 REGROUP = {6: (3, 2)}
@@ -98,9 +97,8 @@ def feature_names() -> list[str]:
 
 def texture(spec: Spectral, changed: np.ndarray) -> np.ndarray:
     """The song's `TEXTURES`: the share of beats with a chord change (``changed``, per beat)
-    and how many pitch classes fewer than `THIN_BELOW` sound at once (0 for chords in three
-    or more voices)."""
-    return np.array([float(changed.mean()), max(0.0, THIN_BELOW - spec.polyphony())])
+    and its `Spectral.thinness`."""
+    return np.array([float(changed.mean()), spec.thinness()])
 
 
 @dataclass
