@@ -86,6 +86,28 @@ def test_the_narrow_window_reads_beats_only_where_they_sit_on_stronger_peaks(nam
     assert right(beat_model.decode(x))
 
 
+def test_a_reading_at_half_the_tempo_is_doubled_where_the_network_fires_between_its_beats():
+    """A 208 BPM thrash song: the decoder reads it at 104 BPM though the network fires midway
+    between those beats nearly as strongly as on them, so in its thick texture the midpoints
+    are added and all beats are found; a 186 BPM punk song, read at its tempo, has no such
+    midpoints and keeps its reading."""
+    for name, doubled in (("song14_thrash_am", True), ("song12_punk_em", False)):
+        truth = Truth.load(FIXTURES / f"{name}.json")
+        spec = _spec(name)
+        x = beat_model.beat_activation(spec)
+        plain = beat_model.decode(x)
+        ratio = beat_model.midpoint_ratio(x, plain)
+        assert (ratio >= beat_model.DOUBLE_AT) is doubled, ratio
+        assert spec.thinness() == 0
+        beats = beat_model.track(spec)
+        assert beats.bpm == pytest.approx(truth.tempo_bpm, rel=0.04)
+        trim = mir_eval.beat.trim_beats
+        assert mir_eval.beat.f_measure(trim(np.array(truth.beats)), trim(beats.times)) > 0.9
+        if doubled:  # the plain reading was at half the tempo; a thin texture would keep it
+            assert 60 / np.median(np.diff(plain)) == pytest.approx(truth.tempo_bpm / 2, rel=0.04)
+            assert len(beat_model.decode(x, thick=False)) == len(plain)
+
+
 def test_noise_silence_and_short_clips_have_no_beats():
     """Unpitched sound with no beat (noise, silence) and clips under 2 s get no beats."""
     noise = 0.3 * np.random.default_rng(0).standard_normal(features.SR * 20)
