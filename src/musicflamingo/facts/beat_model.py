@@ -157,18 +157,22 @@ def decode(x: np.ndarray, thick: bool = False) -> np.ndarray:
     times = (
         narrow if _peaks_at(x, narrow).mean() > _peaks_at(x, wide).mean() + PEAK_MARGIN else wide
     )
-    doubled_bpm = 120.0 / float(np.median(np.diff(times)))
-    if thick and doubled_bpm <= TEMPO_RANGE[1] and midpoint_ratio(x, times) >= DOUBLE_AT:
-        return np.sort(np.concatenate([times, (times[:-1] + times[1:]) / 2]))
+    if not thick or 120.0 / float(np.median(np.diff(times))) > TEMPO_RANGE[1]:
+        return times
+    if midpoint_ratio(x, times) >= DOUBLE_AT:
+        return np.sort(np.concatenate([times, _midpoints(times)]))
     return times
+
+
+def _midpoints(times: np.ndarray) -> np.ndarray:
+    return (times[:-1] + times[1:]) / 2
 
 
 def midpoint_ratio(x: np.ndarray, times: np.ndarray) -> float:
     """Mean beat probability (``x`` at `DECODER_FPS`) midway between the beats (s) over
     that at the beats: near 1 where the network hears a beat between each two."""
     at_beats = _peaks_at(x, times).mean()
-    mids = (times[:-1] + times[1:]) / 2
-    return float(_peaks_at(x, mids).mean() / at_beats) if at_beats > 0 else 0.0
+    return float(_peaks_at(x, _midpoints(times)).mean() / at_beats) if at_beats > 0 else 0.0
 
 
 def _logits(prob: np.ndarray) -> np.ndarray:
