@@ -108,6 +108,27 @@ def test_a_reading_at_half_the_tempo_is_doubled_where_the_network_fires_between_
             assert len(beat_model.decode(x, thick=False)) == len(plain)
 
 
+def test_a_detour_to_the_off_beat_is_put_back_on_the_grid_of_a_steady_tune():
+    """The fixture jig's true beats with twelve of them moved half a beat late (as the decoder
+    follows a strain's off-beat accents in dev's hornpipes) come back to the truth; a two-beat
+    slip, a detour over half the tune and an accelerating song's beats are left as they are."""
+    jig = np.array(Truth.load(FIXTURES / "jig_haste_to_the_wedding_d.json").beats)
+    period = float(np.median(np.diff(jig)))
+    detour = jig.copy()
+    detour[40:52] += period / 2
+    back = beat_model.realign_detours(detour)
+    assert len(back) == len(jig)
+    assert np.abs(back - jig).max() < 0.01
+    slip = jig.copy()
+    slip[40:42] += period / 2
+    assert np.array_equal(beat_model.realign_detours(slip), slip)
+    long_detour = jig.copy()
+    long_detour[30:100] += period / 2
+    assert np.array_equal(beat_model.realign_detours(long_detour), long_detour)
+    accel = np.array(Truth.load(FIXTURES / "song08_soul_eb_accel.json").beats)
+    assert np.array_equal(beat_model.realign_detours(accel), accel)
+
+
 def test_noise_silence_and_short_clips_have_no_beats():
     """Unpitched sound with no beat (noise, silence) and clips under 2 s get no beats."""
     noise = 0.3 * np.random.default_rng(0).standard_normal(features.SR * 20)

@@ -62,6 +62,14 @@ NO_BEAT = 0.3
 # on dev, the band set's dev half and train (a 2/2 song's quarter notes), thin solo tunes 0.85
 # (a reel's even eighths), hence the texture condition; midway between 0.72 and 0.89 (README).
 DOUBLE_AT = 0.8
+# A solo line at a steady tempo: where the decoder follows the off-beat for a stretch (a
+# strain whose accents fall between the beats) and comes back, the beats that stray more
+# than `OFF_GRID` of a beat from the piece's own grid (its dominant phase, with a linear drift)
+# for at least `DETOUR_BEATS` in a row are put back on that grid between the beats around
+# them. Only where at least `STEADY_SHARE` of the beats lie on the grid (a steady tempo).
+OFF_GRID = 0.15
+DETOUR_BEATS = 4
+STEADY_SHARE = 0.65
 
 
 def model_inputs(spec: Spectral) -> np.ndarray:
@@ -150,18 +158,65 @@ def decode(x: np.ndarray, thick: bool = False) -> np.ndarray:
     """Beat times (seconds) of a beat activation at `DECODER_FPS`: the wide window's reading,
     or the narrow one's where its beats sit on activation `PEAK_MARGIN` stronger; in a
     ``thick`` texture (chords, not a solo line) doubled where `midpoint_ratio` is at least
-    `DOUBLE_AT`."""
+    `DOUBLE_AT`, in a thin one with its detours off the beat undone (`realign_detours`)."""
     wide, narrow = readings(x)
     if len(wide) < 2 or len(narrow) < 2:
         return wide
     times = (
         narrow if _peaks_at(x, narrow).mean() > _peaks_at(x, wide).mean() + PEAK_MARGIN else wide
     )
-    if not thick or 120.0 / float(np.median(np.diff(times))) > TEMPO_RANGE[1]:
+    if not thick:
+        return realign_detours(times)
+    if 120.0 / float(np.median(np.diff(times))) > TEMPO_RANGE[1]:
         return times
     if midpoint_ratio(x, times) >= DOUBLE_AT:
         return np.sort(np.concatenate([times, _midpoints(times)]))
     return times
+
+
+def grid_offsets(times: np.ndarray) -> np.ndarray:
+    """Each beat's offset (in beats, within half a beat) from the grid of the median beat
+    interval through the beats' dominant phase, with a linear drift fitted to the beats on it."""
+    period = float(np.median(np.diff(times)))
+    k = np.arange(len(times))
+    phase = (times - period * k) / period
+    centres = np.linspace(0.0, 1.0, 100, endpoint=False)
+    near = np.abs((phase[None, :] - centres[:, None] + 0.5) % 1.0 - 0.5) <= OFF_GRID
+    offset = (phase - centres[np.argmax(near.sum(axis=1))] + 0.5) % 1.0 - 0.5
+    on = np.abs(offset) <= OFF_GRID
+    if on.sum() >= 2:
+        slope, intercept = np.polyfit(k[on], offset[on], 1)
+        offset = (offset - (intercept + slope * k) + 0.5) % 1.0 - 0.5
+    return offset
+
+
+def realign_detours(times: np.ndarray) -> np.ndarray:
+    """The beats with each detour off the piece's grid (`grid_offsets`; at least
+    `DETOUR_BEATS` in a row more than `OFF_GRID` off, between beats on it) replaced by beats
+    evenly spaced between the beats around it, as many as the median interval fits."""
+    if len(times) < 4 * DETOUR_BEATS:
+        return times
+    on = np.abs(grid_offsets(times)) <= OFF_GRID
+    if on.mean() < STEADY_SHARE:
+        return times
+    period = float(np.median(np.diff(times)))
+    out, i = [], 0
+    while i < len(times):
+        if on[i]:
+            out.append(times[i])
+            i += 1
+            continue
+        j = i
+        while j < len(times) and not on[j]:
+            j += 1
+        if i == 0 or j == len(times) or j - i < DETOUR_BEATS:
+            out.extend(times[i:j])
+        else:
+            span = times[j] - times[i - 1]
+            n = max(1, round(span / period))
+            out.extend(times[i - 1] + span * np.arange(1, n) / n)
+        i = j
+    return np.asarray(out)
 
 
 def _midpoints(times: np.ndarray) -> np.ndarray:
