@@ -111,7 +111,8 @@ def test_a_reading_at_half_the_tempo_is_doubled_where_the_network_fires_between_
 def test_a_detour_to_the_off_beat_is_put_back_on_the_grid_of_a_steady_tune():
     """The fixture jig's true beats with twelve of them moved half a beat late (as the decoder
     follows a strain's off-beat accents in dev's hornpipes) come back to the truth; a two-beat
-    slip, a detour over half the tune and an accelerating song's beats are left as they are."""
+    slip, a detour over half the tune, beats that wander off the grid and back gradually and
+    an accelerating song's beats are left as they are."""
     jig = np.array(Truth.load(FIXTURES / "jig_haste_to_the_wedding_d.json").beats)
     period = float(np.median(np.diff(jig)))
     detour = jig.copy()
@@ -125,6 +126,9 @@ def test_a_detour_to_the_off_beat_is_put_back_on_the_grid_of_a_steady_tune():
     long_detour = jig.copy()
     long_detour[30:100] += period / 2
     assert np.array_equal(beat_model.realign_detours(long_detour), long_detour)
+    wander = jig.copy()  # a drifting tempo against a straight grid: off it, but not a detour
+    wander[40:65] += 0.7 * period * np.sin(np.pi * np.arange(25) / 24)
+    assert np.array_equal(beat_model.realign_detours(wander), wander)
     accel = np.array(Truth.load(FIXTURES / "song08_soul_eb_accel.json").beats)
     assert np.array_equal(beat_model.realign_detours(accel), accel)
 

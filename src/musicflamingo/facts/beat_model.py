@@ -65,11 +65,14 @@ DOUBLE_AT = 0.8
 # A solo line at a steady tempo: where the decoder follows the off-beat for a stretch (a
 # strain whose accents fall between the beats) and comes back, the beats that stray more
 # than `OFF_GRID` of a beat from the piece's own grid (its dominant phase, with a linear drift)
-# for at least `DETOUR_BEATS` in a row are put back on that grid between the beats around
-# them. Only where at least `STEADY_SHARE` of the beats lie on the grid (a steady tempo).
+# for at least `DETOUR_BEATS` in a row, keeping one offset (inside the run, but for its first
+# and last beat, within `DETOUR_SPREAD` of a beat; a drifting tempo wanders off the grid and
+# back gradually), are put back on that grid between the beats around them. Only where at
+# least `STEADY_SHARE` of the beats lie on the grid (a steady tempo).
 OFF_GRID = 0.15
 DETOUR_BEATS = 4
 STEADY_SHARE = 0.65
+DETOUR_SPREAD = 0.25
 
 
 def model_inputs(spec: Spectral) -> np.ndarray:
@@ -190,13 +193,21 @@ def grid_offsets(times: np.ndarray) -> np.ndarray:
     return offset
 
 
+def _steady(offsets: np.ndarray) -> bool:
+    """Do these offsets (in beats, wrapped) stay within `DETOUR_SPREAD` of each other?"""
+    mean = np.angle(np.exp(2j * np.pi * offsets).mean()) / (2 * np.pi)
+    spread = (offsets - mean + 0.5) % 1.0 - 0.5
+    return bool(spread.max() - spread.min() <= DETOUR_SPREAD)
+
+
 def realign_detours(times: np.ndarray) -> np.ndarray:
     """The beats with each detour off the piece's grid (`grid_offsets`; at least
     `DETOUR_BEATS` in a row more than `OFF_GRID` off, between beats on it) replaced by beats
     evenly spaced between the beats around it, as many as the median interval fits."""
     if len(times) < 4 * DETOUR_BEATS:
         return times
-    on = np.abs(grid_offsets(times)) <= OFF_GRID
+    offsets = grid_offsets(times)
+    on = np.abs(offsets) <= OFF_GRID
     if on.mean() < STEADY_SHARE:
         return times
     period = float(np.median(np.diff(times)))
@@ -209,7 +220,7 @@ def realign_detours(times: np.ndarray) -> np.ndarray:
         j = i
         while j < len(times) and not on[j]:
             j += 1
-        if i == 0 or j == len(times) or j - i < DETOUR_BEATS:
+        if i == 0 or j == len(times) or j - i < DETOUR_BEATS or not _steady(offsets[i + 1 : j - 1]):
             out.extend(times[i:j])
         else:
             span = times[j] - times[i - 1]
