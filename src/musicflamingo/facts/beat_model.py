@@ -177,40 +177,45 @@ def decode(x: np.ndarray, thick: bool = False) -> np.ndarray:
     return times
 
 
-def grid_offsets(times: np.ndarray) -> np.ndarray:
-    """Each beat's offset (in beats, within half a beat) from the grid of the median beat
-    interval through the beats' dominant phase, with a linear drift fitted to the beats on it."""
-    period = float(np.median(np.diff(times)))
+def _wrap(beats: np.ndarray) -> np.ndarray:
+    """Offsets in beats wrapped to the nearest beat: within [-0.5, 0.5)."""
+    return (beats + 0.5) % 1.0 - 0.5
+
+
+def grid_offsets(times: np.ndarray, period: float) -> np.ndarray:
+    """Each beat's offset (in beats, within half a beat) from the grid of ``period`` (s)
+    through the beats' dominant phase, with a linear drift fitted to the beats on it."""
     k = np.arange(len(times))
     phase = (times - period * k) / period
     centres = np.linspace(0.0, 1.0, 100, endpoint=False)
-    near = np.abs((phase[None, :] - centres[:, None] + 0.5) % 1.0 - 0.5) <= OFF_GRID
-    offset = (phase - centres[np.argmax(near.sum(axis=1))] + 0.5) % 1.0 - 0.5
+    near = np.abs(_wrap(phase[None, :] - centres[:, None])) <= OFF_GRID
+    offset = _wrap(phase - centres[np.argmax(near.sum(axis=1))])
     on = np.abs(offset) <= OFF_GRID
     if on.sum() >= 2:
         slope, intercept = np.polyfit(k[on], offset[on], 1)
-        offset = (offset - (intercept + slope * k) + 0.5) % 1.0 - 0.5
+        offset = _wrap(offset - (intercept + slope * k))
     return offset
 
 
 def _steady(offsets: np.ndarray) -> bool:
     """Do these offsets (in beats, wrapped) stay within `DETOUR_SPREAD` of each other?"""
     mean = np.angle(np.exp(2j * np.pi * offsets).mean()) / (2 * np.pi)
-    spread = (offsets - mean + 0.5) % 1.0 - 0.5
+    spread = _wrap(offsets - mean)
     return bool(spread.max() - spread.min() <= DETOUR_SPREAD)
 
 
 def realign_detours(times: np.ndarray) -> np.ndarray:
-    """The beats with each detour off the piece's grid (`grid_offsets`; at least
-    `DETOUR_BEATS` in a row more than `OFF_GRID` off, between beats on it) replaced by beats
-    evenly spaced between the beats around it, as many as the median interval fits."""
+    """The beats with each detour off the piece's grid (`grid_offsets` at the median beat
+    interval; at least `DETOUR_BEATS` in a row more than `OFF_GRID` off, between beats on it)
+    replaced by beats evenly spaced between the beats around it, as many as that interval
+    fits."""
     if len(times) < 4 * DETOUR_BEATS:
         return times
-    offsets = grid_offsets(times)
+    period = float(np.median(np.diff(times)))
+    offsets = grid_offsets(times, period)
     on = np.abs(offsets) <= OFF_GRID
     if on.mean() < STEADY_SHARE:
         return times
-    period = float(np.median(np.diff(times)))
     out, i = [], 0
     while i < len(times):
         if on[i]:
