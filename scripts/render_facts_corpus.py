@@ -8,6 +8,7 @@ Usage::
     python scripts/render_facts_corpus.py --make-manifest           # redraw the manifest
     python scripts/render_facts_corpus.py --split train             # -> data/facts-corpus/train
     python scripts/render_facts_corpus.py --split band              # -> data/facts-band/{dev,test}
+    python scripts/render_facts_corpus.py --split dev --played      # -> data/facts-corpus-played
 
 The pieces, splits, soundfonts and mixes are listed in the committed manifest
 ``scripts/fixturegen/specs/facts_corpus.json`` (``fixturegen.factscorpus``); the train split,
@@ -15,7 +16,9 @@ which the learned beat model is fitted on (`scripts/train_beat_model.py`), in
 ``facts_train.json``, drawn by ``--split train --make-manifest --songs 320 --chorales 80
 --tunes 96`` (496 pieces; three fail the truth check and are not rendered); the band set
 (rock-like compositions, fast 4/4: ``make_band_manifest``) in ``facts_band.json``, drawn by
-``--split band --make-manifest``, with its own dev and test halves. Rendering is
+``--split band --make-manifest``, with its own dev and test halves. ``--played`` renders the
+same pieces as players would (`fixturegen.perform`: each part's lag, each onset's scatter,
+varied loudness) into a folder named with ``-played``. Rendering is
 resumable (finished pieces are skipped) and prints one progress line per piece. Needs the
 ``fixtures`` extra plus ``fluidsynth``, ``ffmpeg`` and the Debian soundfonts
 fluid-soundfont-gm, timgm6mb-soundfont and musescore-general-soundfont-small.
@@ -41,6 +44,7 @@ from fixturegen.factscorpus import (
     render,
     write_manifest,
 )
+from fixturegen.perform import Performance
 
 
 def main() -> int:
@@ -55,9 +59,15 @@ def main() -> int:
     parser.add_argument("--chorales", type=int, default=36)
     parser.add_argument("--tunes", type=int, default=36)
     parser.add_argument("--keep-works", action="store_true", help="keep the corpus pieces")
+    parser.add_argument(
+        "--played",
+        action="store_true",
+        help="as played: microtiming and dynamics (fixturegen.perform), truth on the grid",
+    )
     args = parser.parse_args()
     path = {"train": TRAIN_MANIFEST, "band": BAND_MANIFEST}.get(args.split, MANIFEST)
-    out = args.out or Path("data/facts-band" if args.split == "band" else "data/facts-corpus")
+    folder = ("facts-band" if args.split == "band" else "facts-corpus") + "-played" * args.played
+    out = args.out or Path("data", folder)
     if args.make_manifest:
         if args.split == "band":
             manifest = make_band_manifest()
@@ -81,7 +91,8 @@ def main() -> int:
         entries = [e for e in entries if e.name in set(args.only)]
     entries = entries[: args.limit]
     with tempfile.TemporaryDirectory(prefix="facts_corpus_") as tmp:
-        failed, wall = render(entries, out, Path(tmp), args.jobs)
+        played = Performance() if args.played else None
+        failed, wall = render(entries, out, Path(tmp), args.jobs, played)
     print(
         f"{len(entries) - len(failed)} of {len(entries)} pieces ready in {out} ({wall:.0f} s wall)"
     )

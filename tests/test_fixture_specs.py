@@ -323,3 +323,31 @@ def test_a_grace_note_leaves_no_note_sounding_at_the_end(tmp_path: Path) -> None
         elif msg.type == "control_change" and msg.control == 123:  # all notes off
             sounding = {s for s in sounding if s[0] != msg.channel}
     assert not sounding
+
+
+def test_a_played_rendering_scatters_each_part_around_the_grid(tmp_path: Path) -> None:
+    """`perform` gives each part a lag and each onset a deviation of about the style's
+    size, starts a chord's notes together, keeps durations and velocities in MIDI's range."""
+    import pretty_midi
+    from fixturegen.perform import Performance, perform
+
+    _, grid = song_truth(first(lambda s: s.drums and not s.tempo_steps), tmp_path)
+    played = pretty_midi.PrettyMIDI(str(tmp_path / "x.mid"))
+    style = Performance()
+    perform(played, style, np.random.default_rng(7))
+    judged = 0
+    for before, after in zip(grid.instruments, played.instruments, strict=True):
+        pairs = list(zip(before.notes, after.notes, strict=True))
+        moved = {a.start: b.start - a.start for a, b in pairs}  # one deviation per onset
+        sd = style.drum_onset_s if before.is_drum else style.onset_s
+        if len(moved) > 40:  # a pad holds a chord a bar or more: too few onsets to judge
+            assert 0.6 * sd < np.std(list(moved.values())) < 1.3 * sd
+            judged += 1
+        for a, b in pairs:
+            assert abs(b.start - a.start) <= style.clip_sd * (sd + style.part_lag_s) + 1e-9
+            assert b.start - a.start == moved[a.start]  # the notes of a chord move together
+            assert b.end - b.start == pytest.approx(a.end - a.start)
+            assert 1 <= b.velocity <= 127
+    assert judged >= 3
+    lead = zip(grid.instruments[0].notes, played.instruments[0].notes, strict=True)
+    assert np.std([b.velocity - a.velocity for a, b in lead]) > 3

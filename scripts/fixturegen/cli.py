@@ -27,6 +27,7 @@ from fixturegen.catalogue import (
 from fixturegen.check import print_table, sanity_row
 from fixturegen.compose import compose, key_label, plan_song
 from fixturegen.corpus import load_corpus
+from fixturegen.perform import Performance, perform
 from fixturegen.render import MP3_CODEC, OGG_CODEC, SOUNDFONT, encode, finish, render
 from fixturegen.truth import Piece, make_truth, seconds, validate_truth, write_json, write_midi
 from fixturegen.tts import DEMO_SR, add_voice
@@ -59,12 +60,22 @@ def score_key(piece: Piece) -> str:
 
 
 def produce(
-    piece: Piece, soundfont: Path, tmp: Path, sr: int
+    piece: Piece,
+    soundfont: Path,
+    tmp: Path,
+    sr: int,
+    played: tuple[Performance, np.random.Generator] | None = None,
 ) -> tuple[np.ndarray, dict, pretty_midi.PrettyMIDI]:
-    """MIDI, render and truth for one piece (audio not yet encoded)."""
+    """MIDI, render and truth for one piece (audio not yet encoded); ``played`` renders
+    it with a performance's microtiming (`perform`), the truth staying on the grid."""
     midi = tmp / f"{piece.name}.mid"
     pm = write_midi(piece, midi)
     end_s = seconds(pm, piece.end)
+    if played is not None:
+        copy = pretty_midi.PrettyMIDI(str(midi))
+        perform(copy, *played)
+        midi = tmp / f"{piece.name}.played.mid"
+        copy.write(str(midi))
     audio = finish(render(midi, soundfont, tmp / f"{piece.name}.wav"), end_s, sr)
     truth = make_truth(piece, pm, len(audio) / sr)
     return audio, truth, pm

@@ -33,6 +33,7 @@ from pydantic import Field
 from fixturegen.catalogue import SPECS, Band, CorpusPiece, Song, beat_grid
 from fixturegen.compose import compose
 from fixturegen.corpus import load_corpus
+from fixturegen.perform import Performance
 from fixturegen.render import encode, normalise
 from fixturegen.truth import validate_truth, write_json
 from musicflamingo.theory import TONIC_NAMES
@@ -474,13 +475,18 @@ def tempo_map(pm: pretty_midi.PrettyMIDI, beat_ql: float) -> list[list[float]]:
     return out
 
 
-def render_entry(entry: Entry, out: Path, tmp: Path) -> tuple[str, float]:
-    """Render one entry (or skip it when done); returns (status, seconds of audio)."""
+def render_entry(
+    entry: Entry, out: Path, tmp: Path, played: Performance | None = None
+) -> tuple[str, float]:
+    """Render one entry (or skip it when done), as sequenced or ``played`` with that
+    performance's microtiming (`fixturegen.perform`); returns (status, seconds of audio)."""
     from fixturegen.cli import produce  # noqa: PLC0415 (cli imports this module)
 
     folder = out / entry.split
     truth_path = folder / f"{entry.name}.json"
     rid = entry.render_id()
+    if played:
+        rid += "-played-" + hashlib.sha1(played.model_dump_json().encode()).hexdigest()[:8]
     if truth_path.exists() and (folder / f"{entry.name}.ogg").exists():
         done = json.loads(truth_path.read_text(encoding="utf-8"))
         if done.get("render_id") == rid:
@@ -488,7 +494,8 @@ def render_entry(entry: Entry, out: Path, tmp: Path) -> tuple[str, float]:
     folder.mkdir(parents=True, exist_ok=True)
     spec = entry.spec()
     piece = compose(spec) if isinstance(spec, Song) else load_corpus(spec)
-    audio, truth, pm = produce(piece, SOUNDFONTS[entry.soundfont], tmp, SR)
+    performer = (played, np.random.default_rng([zlib_name(entry.name), 1])) if played else None
+    audio, truth, pm = produce(piece, SOUNDFONTS[entry.soundfont], tmp, SR, performer)
     audio = apply_mix(audio, SR, entry.mix, np.random.default_rng(zlib_name(entry.name)))
     truth |= {
         "kind": entry.kind,
@@ -498,18 +505,23 @@ def render_entry(entry: Entry, out: Path, tmp: Path) -> tuple[str, float]:
         "tempo_map": tempo_map(pm, beat_grid(entry.meter()).beat_ql),
         "render_id": rid,
     }
+    if played:
+        truth["performance"] = played.model_dump()
     validate_truth(truth)
     encode(audio, SR, folder / f"{entry.name}.ogg", CODEC, tmp)
     write_json(truth, truth_path)  # last: its presence with the render_id marks "done"
     return "rendered", truth["duration"]
 
 
-def render(entries: list[Entry], out: Path, tmp: Path, jobs: int = 1) -> tuple[list[str], float]:
-    """Render entries in parallel with a progress line each; returns failures and wall s."""
+def render(
+    entries: list[Entry], out: Path, tmp: Path, jobs: int = 1, played: Performance | None = None
+) -> tuple[list[str], float]:
+    """Render entries in parallel (as `render_entry`) with a progress line each; returns
+    failures and wall s."""
     t0 = time.perf_counter()
     failed = []
     with ProcessPoolExecutor(jobs) as pool:
-        futures = {pool.submit(render_entry, e, out, tmp): e for e in entries}
+        futures = {pool.submit(render_entry, e, out, tmp, played): e for e in entries}
         for k, future in enumerate(as_completed(futures), 1):
             e = futures[future]
             elapsed = time.perf_counter() - t0
