@@ -2,8 +2,9 @@
 system's scores on the degraded files next to its scores on the clean ones, in one run.
 
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
+    python scripts/render_facts_corpus.py --split dev --played  # once: the played copies
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
-        [--variants mp3,mastered,phone,drift] [--systems ours,raw,madmom]
+        [--variants mp3,mastered,phone,drift,played] [--systems ours,raw,madmom]
         [--work data/facts-robustness] [--out out/facts-robustness]
 
 Variants (Debian's ffmpeg makes them; the copies go to ``--work/<variant>/<split>``, made
@@ -17,7 +18,10 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
 - drift: the band drifts in tempo as players do without a click: every 4 s of the score
   the tempo takes a random step (standard deviation 1.2 %, held within ±3 %), time-stretched
   by Rubber Band without changing pitch; the truth's times follow the same map (checked on
-  a click track: every click within 3 ms of its mapped time).
+  a click track: every click within 3 ms of its mapped time);
+- played: not a degraded copy but the same scores rendered as players would
+  (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
+  scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ FILTERS = {
     "asoftclip=type=tanh,alimiter=limit=-1dB",
     "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",  # each twice: steeper
 }
-VARIANTS = ("mp3", "mastered", "phone", "drift")
+VARIANTS = ("mp3", "mastered", "phone", "drift", "played")
 DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
 DRIFT_SD = 0.012  # standard deviation of a step, as a share of the tempo
 DRIFT_MAX = 0.03  # the tempo stays within this share of the original
@@ -114,6 +118,14 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
         ffmpeg("-i", str(audio), "-af", FILTERS[variant], *VORBIS, str(ogg))
     truth["render_id"] = f"{truth['render_id']}-{variant}"  # the cache keys on it
     dst.write_text(json.dumps(truth), encoding="utf-8")
+
+
+def played(corpus: Path, split: str) -> Path:
+    """The played rendering of ``corpus`` (`render_facts_corpus.py --played` makes it)."""
+    played = corpus.with_name(f"{corpus.name}-played")
+    if not any((played / split).glob("*.ogg")):
+        sys.exit(f"error: no played copies in {played / split} (render_facts_corpus.py --played)")
+    return played
 
 
 def prepare(corpus: Path, work: Path, split: str, variant: str, workers: int) -> Path:
@@ -188,7 +200,12 @@ def main() -> None:
     report = []
     for split in ("dev", "test") if args.split == "both" else (args.split,):
         corpora = {"clean": args.corpus}
-        corpora |= {v: prepare(args.corpus, args.work, split, v, args.workers) for v in variants}
+        corpora |= {
+            v: played(args.corpus, split)
+            if v == "played"
+            else prepare(args.corpus, args.work, split, v, args.workers)
+            for v in variants
+        }
         means, pieces = {}, 0
         for name, corpus in corpora.items():
             results = measure(corpus, split, systems, args.workers)
