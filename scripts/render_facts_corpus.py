@@ -9,6 +9,7 @@ Usage::
     python scripts/render_facts_corpus.py --split train             # -> data/facts-corpus/train
     python scripts/render_facts_corpus.py --split band              # -> data/facts-band/{dev,test}
     python scripts/render_facts_corpus.py --split dev --played      # -> data/facts-corpus-played
+    python scripts/render_facts_corpus.py --split classical         # -> data/facts-classical
 
 The pieces, splits, soundfonts and mixes are listed in the committed manifest
 ``scripts/fixturegen/specs/facts_corpus.json`` (``fixturegen.factscorpus``); the train split,
@@ -16,7 +17,10 @@ which the learned beat model is fitted on (`scripts/train_beat_model.py`), in
 ``facts_train.json``, drawn by ``--split train --make-manifest --songs 320 --chorales 80
 --tunes 96`` (496 pieces; three fail the truth check and are not rendered); the band set
 (rock-like compositions, fast 4/4: ``make_band_manifest``) in ``facts_band.json``, drawn by
-``--split band --make-manifest``, with its own dev and test halves. ``--played`` renders the
+``--split band --make-manifest``, with its own dev and test halves; the classical set
+(excerpts of the music21 corpus's quartets, piano pieces and songs:
+``make_classical_manifest``) in ``facts_classical.json``, halves split by work, drawn by
+``--split classical --make-manifest``. ``--played`` renders the
 same pieces as players would (`fixturegen.perform`: each part's lag, each onset's scatter,
 varied loudness) into a folder named with ``-played``. Rendering is
 resumable (finished pieces are skipped) and prints one progress line per piece. Needs the
@@ -34,11 +38,13 @@ from pathlib import Path
 from fixturegen.cli import check_tools  # scripts/ is on sys.path when this file is run
 from fixturegen.factscorpus import (
     BAND_MANIFEST,
+    CLASSICAL_MANIFEST,
     MANIFEST,
     SOUNDFONTS,
     TRAIN_MANIFEST,
     load_manifest,
     make_band_manifest,
+    make_classical_manifest,
     make_manifest,
     make_train_manifest,
     render,
@@ -50,7 +56,9 @@ from fixturegen.perform import Performance
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="default data/facts-corpus (band: facts-band)")
-    parser.add_argument("--split", choices=("dev", "test", "both", "train", "band"), default="both")
+    parser.add_argument(
+        "--split", choices=("dev", "test", "both", "train", "band", "classical"), default="both"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
     parser.add_argument("--only", nargs="*", help="render only these pieces")
@@ -65,12 +73,17 @@ def main() -> int:
         help="as played: microtiming and dynamics (fixturegen.perform), truth on the grid",
     )
     args = parser.parse_args()
-    path = {"train": TRAIN_MANIFEST, "band": BAND_MANIFEST}.get(args.split, MANIFEST)
-    folder = ("facts-band" if args.split == "band" else "facts-corpus") + "-played" * args.played
+    path = {"train": TRAIN_MANIFEST, "band": BAND_MANIFEST, "classical": CLASSICAL_MANIFEST}.get(
+        args.split, MANIFEST
+    )
+    sets = {"band": "facts-band", "classical": "facts-classical"}
+    folder = sets.get(args.split, "facts-corpus") + "-played" * args.played
     out = args.out or Path("data", folder)
     if args.make_manifest:
         if args.split == "band":
             manifest = make_band_manifest()
+        elif args.split == "classical":
+            manifest = make_classical_manifest()
         elif args.split == "train":
             manifest = make_train_manifest(args.songs, args.chorales, args.tunes)
         else:
@@ -86,7 +99,7 @@ def main() -> int:
         entries = load_manifest(path).entries
     except (OSError, ValueError) as exc:
         sys.exit(f"error: bad manifest {path}: {exc}")
-    entries = [e for e in entries if args.split in ("both", "band", e.split)]
+    entries = [e for e in entries if args.split in ("both", "band", "classical", e.split)]
     if args.only:
         entries = [e for e in entries if e.name in set(args.only)]
     entries = entries[: args.limit]

@@ -244,6 +244,31 @@ def test_band_set_is_fast_rock_in_its_own_halves_and_re_made_by_its_seeds() -> N
     assert not specs(band.entries) & specs(others)
 
 
+def test_classical_set_is_excerpts_split_by_work_and_shares_no_work() -> None:
+    """The classical set holds excerpts of works no other manifest uses, a quartet's
+    movements in one half; an excerpt loads as its first bars, played straight through."""
+    from fixturegen.corpus import load_corpus
+
+    classical = factscorpus.load_manifest(factscorpus.CLASSICAL_MANIFEST).entries
+    works = [e.work for e in classical if e.work is not None]
+    assert len(works) == len(classical) >= 40 and all(w.bars for w in works)
+    assert {w.meter for w in works} >= {"4/4", "3/4", "2/4", "6/8", "3/8"}
+    halves = {e.split for e in classical} == {"dev", "test"}
+    by_opus: dict[str, set[str]] = {}
+    for e in classical:
+        by_opus.setdefault(factscorpus.opus(e.work.work), set()).add(e.split)  # type: ignore[union-attr]
+    assert halves and all(len(splits) == 1 for splits in by_opus.values())
+    others = factscorpus.load_manifest().entries
+    others += factscorpus.load_manifest(factscorpus.TRAIN_MANIFEST).entries
+    assert not {w.work for w in works} & {e.work.work for e in others if e.work is not None}
+    spec = next(w for w in works if w.work == "mozart/k80/movement2")
+    piece = load_corpus(spec)
+    grid = factscorpus.beat_grid(spec.meter)
+    assert piece.score.highestTime == pytest.approx(spec.bars * grid.bar_ql)
+    assert piece.sections == [(0.0, spec.bars * grid.bar_ql, "A")]
+    assert len(piece.downbeats) == spec.bars
+
+
 def test_pickup_and_swing_keep_the_bass_on_the_downbeats(tmp_path: Path) -> None:
     spec = first(lambda s: s.pickup and s.swing > 0.5 and not s.tempo_steps and not s.bpm_end)
     truth, pm = song_truth(spec, tmp_path)

@@ -152,6 +152,7 @@ class CorpusPiece(Record):
     bpm: float = Field(gt=0)  # notated beat
     programs: list[Program] = Field(min_length=1)  # one per part
     passes: int = Field(default=1, gt=0)  # play the (repeat-expanded) tune this many times
+    bars: int | None = Field(default=None, gt=0)  # an excerpt: the first bars, repeats ignored
 
     @field_validator("meter")
     @classmethod

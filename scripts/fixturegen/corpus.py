@@ -66,23 +66,51 @@ def metric_grid(part: stream.Part, m: Meter) -> tuple[list[QL], list[QL]]:
     return [float(b) for b in beats], [float(d) for d in downbeats]
 
 
-def check_stated_key(score: stream.Score, stated: str) -> None:
-    """The stated key must match the key signature and the final bass note."""
+def bass_note(score: stream.Score, excerpt: bool) -> str:
+    """The name of the bass part's final note (of a whole piece) or first (of an excerpt,
+    which need not end at home), flats written ``b``."""
+    notes = score.parts[-1].flatten().notes
+    note = notes.first() if excerpt else notes.last()
+    if note is None:
+        raise ValueError("no notes")
+    return note.pitches[0].name.replace("-", "b")
+
+
+def check_stated_key(score: stream.Score, stated: str, excerpt: bool = False) -> None:
+    """The stated key must match the key signature and the bass note (`bass_note`)."""
     tonic, mode = stated.split()
     ks = score.recurse().getElementsByClass(key.KeySignature).first()
     if ks is None or ks.asKey(mode).tonic.name.replace("-", "b") != tonic:
         raise ValueError(f"key signature {ks} does not give {stated}")
-    last_bass = score.parts[-1].flatten().notes.last()
-    if last_bass.pitches[0].name.replace("-", "b") != tonic:
-        raise ValueError(f"final bass note {last_bass.pitches[0]} is not the tonic of {stated}")
+    if (bass := bass_note(score, excerpt)) != tonic:
+        raise ValueError(f"bass note {bass} is not the tonic of {stated}")
+
+
+def excerpt(score: stream.Score, bars: int) -> stream.Score:
+    """The first ``bars`` measures (a pickup measure 0 as well), played straight through:
+    repeat barlines and tempo indications removed; first/second-time endings refused."""
+    part = score.parts[0].getElementsByClass(stream.Measure)
+    first = part.first().number
+    out = score.measures(first, first + bars - 1)
+    if out.recurse().getElementsByClass("RepeatBracket"):
+        raise ValueError("first/second-time endings are not supported")
+    for m in out.recurse().getElementsByClass(stream.Measure):
+        for side in ("leftBarline", "rightBarline"):
+            if isinstance(getattr(m, side), bar.Repeat):
+                setattr(m, side, None)
+    for mark in list(out.recurse().getElementsByClass(tempo.TempoIndication)):
+        mark.activeSite.remove(mark)
+    return out
 
 
 def load_corpus(spec: CorpusPiece) -> Piece:
     """Load, expand and re-orchestrate a corpus score and annotate it in score time."""
     original = corpus.parse(spec.work)
+    if spec.bars is not None:
+        original = excerpt(original, spec.bars)
     if original.recurse().getElementsByClass("ChordSymbol"):
         raise ValueError("scores with chord symbols are not handled")
-    check_stated_key(original, spec.key)
+    check_stated_key(original, spec.key, excerpt=spec.bars is not None)
     ts = original.recurse().getElementsByClass(meter.TimeSignature).first()
     signatures = {t.ratioString for t in original.recurse().getElementsByClass(meter.TimeSignature)}
     if len(signatures) > 1:

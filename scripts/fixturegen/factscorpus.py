@@ -32,7 +32,7 @@ from pydantic import Field
 
 from fixturegen.catalogue import SPECS, Band, CorpusPiece, Song, beat_grid
 from fixturegen.compose import compose
-from fixturegen.corpus import load_corpus
+from fixturegen.corpus import bass_note, excerpt, load_corpus
 from fixturegen.perform import Performance
 from fixturegen.render import encode, normalise
 from fixturegen.truth import validate_truth, write_json
@@ -42,6 +42,7 @@ from musicflamingo.util import Record, atomic_write
 MANIFEST = SPECS / "facts_corpus.json"
 TRAIN_MANIFEST = SPECS / "facts_train.json"
 BAND_MANIFEST = SPECS / "facts_band.json"
+CLASSICAL_MANIFEST = SPECS / "facts_classical.json"
 SEED = 20261129
 TRAIN_SEED = 20261130
 DEV_SHARE = 0.6
@@ -414,6 +415,96 @@ def make_band_manifest(per_split: int = 24) -> Manifest:
             e = entry(song, split, seed)
             entries.append(e.model_copy(update={"mix": Mix(peak_db=-1.0, snr_db=e.mix.snr_db)}))
     return Manifest(seed=BAND_SEEDS["dev"], entries=entries)
+
+
+CLASSICAL_SEED = 888_001
+CLASSICAL = (  # music21 corpus folders of tonal art music beyond Bach and the fiddle tunes
+    *("mozart", "haydn", "beethoven", "schumann_robert", "schumann_clara", "schubert"),
+    *("chopin", "joplin", "beach", "handel", "corelli", "cpebach", "weber", "verdi"),
+    *("liliuokalani", "johnson_j_r"),
+)
+CLASSICAL_BPM = {  # the notated beat, from adagio to allegro
+    "4/4": (60, 144),
+    "2/2": (56, 100),
+    "3/4": (72, 168),
+    "2/4": (60, 120),
+    "6/8": (44, 96),
+    "3/8": (96, 180),
+    "9/8": (44, 84),
+    "12/8": (40, 80),
+}
+EXCERPT_S = (40.0, 70.0)
+KEYBOARDS = [0, 1, 2, 6]  # acoustic, bright and electric grand, harpsichord
+
+
+def classical_candidate(work: str, rng: np.random.Generator) -> CorpusPiece:
+    """An excerpt of a corpus work (its first bars, 40-70 s at a drawn tempo), keyboard
+    for one or two staves, an ensemble for more; the key from the key signature and the
+    excerpt's first bass note."""
+    score = m21corpus.parse(work)
+    ts = score.recurse().getElementsByClass("TimeSignature").first()
+    ks = score.recurse().getElementsByClass(m21key.KeySignature).first()
+    if ts is None or ks is None or ts.ratioString not in CLASSICAL_BPM:
+        raise ValueError(f"meter {ts and ts.ratioString}, key signature {ks}")
+    meter, grid = ts.ratioString, beat_grid(ts.ratioString)
+    bpm = float(round(rng.uniform(*CLASSICAL_BPM[meter])))
+    bar_s = grid.bar_ql / grid.beat_ql * 60 / bpm
+    bars = max(8, round(rng.uniform(*EXCERPT_S) / bar_s))
+    bass = bass_note(excerpt(score, bars), excerpt=True)
+    modes = [m for m in ("major", "minor") if ks.asKey(m).tonic.name.replace("-", "b") == bass]
+    if not modes:
+        raise ValueError(f"the first bass note {bass} is no tonic of {ks}")
+    n_parts = len(score.parts)
+    if n_parts <= 2:
+        programs = [int(rng.choice(KEYBOARDS))] * n_parts
+    else:
+        ens = ENSEMBLES[int(rng.integers(len(ENSEMBLES)))]
+        programs = [ens[min(p, len(ens) - 1)] for p in range(n_parts)]
+    slug = re.sub(r"[^a-z0-9]+", "_", work.lower()).strip("_")[:48]
+    spec = CorpusPiece(
+        name=f"classical_{slug}",
+        description=f"music21:{work}, first {bars} bars, {bass} {modes[0]}, {meter}, {bpm:g} BPM",
+        work=work,
+        key=f"{bass} {modes[0]}",
+        meter=meter,
+        bpm=bpm,
+        programs=programs,
+        bars=bars,
+    )
+    load_corpus(spec)  # every check of the loader, or ValueError
+    return spec
+
+
+def opus(work: str) -> str:
+    """The work a movement belongs to: ``mozart/k155`` for ``mozart/k155/movement1``."""
+    return work.rsplit("/", 1)[0] if work.count("/") > 1 else work
+
+
+def make_classical_manifest() -> Manifest:
+    """The classical set: excerpts of every loadable work in the `CLASSICAL` folders (string
+    quartets, piano pieces, a rag, songs), split in halves by work (a quartet's movements
+    stay together), never tuned on before it was first measured."""
+    rng = np.random.default_rng(CLASSICAL_SEED)
+    works = sorted(
+        {
+            str(p).split("/corpus/")[1].rsplit(".", 1)[0]
+            for p in m21corpus.getCorePaths()
+            if str(p).split("/corpus/")[1].split("/")[0] in CLASSICAL
+        }
+    )
+    pieces = []
+    for work in works:
+        try:
+            pieces.append(classical_candidate(work, rng))
+        except Exception as exc:  # music21 raises many kinds; a refused work is skipped
+            print(f"  skip {work}: {type(exc).__name__}: {str(exc)[:80]}", flush=True)
+            continue
+        print(f"  take {work} ({pieces[-1].description})", flush=True)
+    groups = sorted({opus(p.work) for p in pieces})
+    order = [str(g) for g in np.random.default_rng(CLASSICAL_SEED).permutation(groups)]
+    dev = set(order[: len(order) // 2])
+    entries = [entry(p, "dev" if opus(p.work) in dev else "test", CLASSICAL_SEED) for p in pieces]
+    return Manifest(seed=CLASSICAL_SEED, entries=entries)
 
 
 def entry(spec: Song | CorpusPiece, split: str, seed: int) -> Entry:
