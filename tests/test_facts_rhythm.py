@@ -129,6 +129,29 @@ def test_meter_counts_three_four_and_five_beat_bars(per_bar):
     assert np.allclose(found.downbeats, beats[::per_bar])
 
 
+def test_a_struck_half_bar_regroups_a_trackers_beats_but_not_the_networks():
+    """Bars of three beats with a loud click midway between beats 2 and 3 of each bar (the
+    second dotted quarter of 6/8 tracked in quarters, or a polonaise's accent): beats from
+    essentia or madmom (``half_bars``) are regrouped into two per bar at 2/3 of the tempo;
+    the learned network's keep their three (it fired only on 3/4 polonaises there)."""
+    from musicflamingo.facts.features import SR, spectral
+    from musicflamingo.facts.meter import estimate_meter
+
+    samples, beats = _bars_audio(3)
+    mids = (beats[1::3] + beats[2::3]) / 2
+    rng = np.random.default_rng(1)
+    for m in mids:
+        i = int(m * SR)
+        click = rng.standard_normal(int(0.02 * SR)) * np.exp(-np.arange(int(0.02 * SR)) / 80)
+        samples[i : i + len(click)] += 0.8 * click.astype(np.float32)
+    spec = spectral(samples)
+    tracker = estimate_meter(beats, spec, beats[3::3], half_bars=True)
+    network = estimate_meter(beats, spec, beats[3::3])
+    assert tracker is not None and network is not None
+    assert tracker.meter.label == "6/8" and len(tracker.beats) < len(beats)
+    assert network.meter.beats_per_bar == 3 and np.array_equal(network.beats, beats)
+
+
 def test_unsure_fast_eighths_are_halved_to_the_beat():
     """A slow chorale-like texture (a new chord each beat, notes on every eighth) tracked
     in its eighths at 124 BPM with essentia's "low" confidence is halved to 62 BPM on the

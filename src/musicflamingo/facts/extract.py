@@ -147,7 +147,8 @@ def analyze(
     else:
         with t.stage("meter"):
             changes = harmony.chord_changes(facts.chords)
-            result = estimate_meter(beats.times, spec, changes)
+            half_bars = config.beat_tracker != LEARNED  # see estimate_meter
+            result = estimate_meter(beats.times, spec, changes, half_bars)
         if result is None:
             facts.beats = [round(float(b), 3) for b in beats.times]
             facts.undetected["meter"] = "too few beats"

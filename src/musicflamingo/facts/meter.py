@@ -182,10 +182,14 @@ def start_beat(beats: np.ndarray, spec: Spectral) -> int:
 
 
 def estimate_meter(
-    beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray
+    beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray, half_bars: bool = False
 ) -> MeterResult | None:
     """Bar length and phase from the beat grid's cues; the confidence is the model's
-    probability of the bar length."""
+    probability of the bar length. ``half_bars``: the beats come from a tracker that may
+    follow the quarter notes of 6/8 (essentia's, madmom's), so a three-beat bar whose
+    midpoint is struck harder than its beats (`half_bar_is_a_beat`) becomes two dotted
+    quarters; the learned network's beats are not regrouped so (on the dev sets that rule
+    fired only on 3/4 polonaises, whose mid-bar accent is a rhythm, not a beat)."""
     if len(beats) < 8:
         return None
     found = candidates(beats, spec, chord_changes)
@@ -203,7 +207,12 @@ def estimate_meter(
         beats = beats[phase % group :: group]
         p, phase = per_bar, phase // group
         triple = triple or group == 3
-    elif p == 3 and 1.5 * ibi <= SLOWEST_BEAT and half_bar_is_a_beat(beats, beats[phase::p], spec):
+    elif (
+        half_bars
+        and p == 3
+        and 1.5 * ibi <= SLOWEST_BEAT
+        and half_bar_is_a_beat(beats, beats[phase::p], spec)
+    ):
         downbeats = beats[phase::p]
         beats = two_beats_per_bar(beats, downbeats)
         p, phase, triple = 2, int(np.searchsorted(beats, downbeats[0])), True
