@@ -122,10 +122,10 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
 
 def played(corpus: Path, split: str) -> Path:
     """The played rendering of ``corpus`` (`render_facts_corpus.py --played` makes it)."""
-    played = corpus.with_name(f"{corpus.name}-played")
-    if not any((played / split).glob("*.ogg")):
-        sys.exit(f"error: no played copies in {played / split} (render_facts_corpus.py --played)")
-    return played
+    folder = corpus.with_name(f"{corpus.name}-played")
+    if not any((folder / split).glob("*.ogg")):
+        sys.exit(f"error: no played copies in {folder / split} (render_facts_corpus.py --played)")
+    return folder
 
 
 def prepare(corpus: Path, work: Path, split: str, variant: str, workers: int) -> Path:

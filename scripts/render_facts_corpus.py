@@ -55,7 +55,11 @@ from fixturegen.perform import Performance
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, help="default data/facts-corpus (band: facts-band)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="default data/facts-corpus (band: facts-band, classical: facts-classical)",
+    )
     parser.add_argument(
         "--split", choices=("dev", "test", "both", "train", "band", "classical"), default="both"
     )

@@ -76,6 +76,19 @@ def bass_note(score: stream.Score, excerpt: bool) -> str:
     return note.pitches[0].name.replace("-", "b")
 
 
+def signature_key(score: stream.Score, excerpt: bool = False) -> str:
+    """The key of the key signature (major, else minor) whose tonic is the bass note
+    (`bass_note`), or ValueError."""
+    ks = score.recurse().getElementsByClass(key.KeySignature).first()
+    if ks is None:
+        raise ValueError("no key signature")
+    bass = bass_note(score, excerpt)
+    for mode in ("major", "minor"):
+        if ks.asKey(mode).tonic.name.replace("-", "b") == bass:
+            return f"{bass} {mode}"
+    raise ValueError(f"the bass note {bass} is no tonic of {ks}")
+
+
 def check_stated_key(score: stream.Score, stated: str, excerpt: bool = False) -> None:
     """The stated key must match the key signature and the bass note (`bass_note`)."""
     tonic, mode = stated.split()

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from fixturegen.catalogue import SPECS, Band, CorpusPiece, Song, beat_grid
 from fixturegen.compose import compose
-from fixturegen.corpus import bass_note, excerpt, load_corpus
+from fixturegen.corpus import excerpt, load_corpus, signature_key
 from fixturegen.perform import Performance
 from fixturegen.render import encode, normalise
 from fixturegen.truth import validate_truth, write_json
@@ -244,18 +244,16 @@ SOLOISTS = [40, 73, 21, 0, 78, 105, 6, 71, 22, 64, 24, 46]
 def stated_key(work: str) -> tuple[str, str]:
     """(key, meter) from the key signature and the final bass note, or ValueError."""
     score = m21corpus.parse(work)
-    ks = score.recurse().getElementsByClass(m21key.KeySignature).first()
     ts = score.recurse().getElementsByClass("TimeSignature").first()
-    if ks is None or ts is None:
-        raise ValueError("no key or time signature")
-    last = score.parts[-1].flatten().notes.last()
-    if last is None:
-        raise ValueError("no notes")
-    for mode in ("major", "minor"):
-        tonic = ks.asKey(mode).tonic.name.replace("-", "b")
-        if last.pitches[0].name.replace("-", "b") == tonic:
-            return f"{tonic} {mode}", ts.ratioString
-    raise ValueError("the final bass note is not a tonic of the key signature")
+    if ts is None:
+        raise ValueError("no time signature")
+    return signature_key(score), ts.ratioString
+
+
+def ensemble_programs(n_parts: int, rng: np.random.Generator) -> list[int]:
+    """One drawn ensemble's programs for ``n_parts`` parts (its last repeated beyond four)."""
+    ens = ENSEMBLES[int(rng.integers(len(ENSEMBLES)))]
+    return [ens[min(p, len(ens) - 1)] for p in range(n_parts)]
 
 
 def corpus_candidate(work: str, rng: np.random.Generator) -> CorpusPiece:
@@ -280,8 +278,7 @@ def corpus_candidate(work: str, rng: np.random.Generator) -> CorpusPiece:
     if fiddle:
         spec["programs"] = [int(rng.choice(SOLOISTS))] * n_parts
     else:
-        ens = ENSEMBLES[int(rng.integers(len(ENSEMBLES)))]
-        spec["programs"] = [ens[min(p, len(ens) - 1)] for p in range(n_parts)]
+        spec["programs"] = ensemble_programs(n_parts, rng)
     piece = load_corpus(CorpusPiece.model_validate(spec))
     one_pass = piece.end / beat_grid(meter).beat_ql * 60 / bpm
     spec["passes"] = max(1, min(3, math.ceil(30 / one_pass)))
@@ -443,29 +440,24 @@ def classical_candidate(work: str, rng: np.random.Generator) -> CorpusPiece:
     excerpt's first bass note."""
     score = m21corpus.parse(work)
     ts = score.recurse().getElementsByClass("TimeSignature").first()
-    ks = score.recurse().getElementsByClass(m21key.KeySignature).first()
-    if ts is None or ks is None or ts.ratioString not in CLASSICAL_BPM:
-        raise ValueError(f"meter {ts and ts.ratioString}, key signature {ks}")
+    if ts is None or ts.ratioString not in CLASSICAL_BPM:
+        raise ValueError(f"meter {ts and ts.ratioString}")
     meter, grid = ts.ratioString, beat_grid(ts.ratioString)
     bpm = float(round(rng.uniform(*CLASSICAL_BPM[meter])))
     bar_s = grid.bar_ql / grid.beat_ql * 60 / bpm
     bars = max(8, round(rng.uniform(*EXCERPT_S) / bar_s))
-    bass = bass_note(excerpt(score, bars), excerpt=True)
-    modes = [m for m in ("major", "minor") if ks.asKey(m).tonic.name.replace("-", "b") == bass]
-    if not modes:
-        raise ValueError(f"the first bass note {bass} is no tonic of {ks}")
+    label = signature_key(excerpt(score, bars), excerpt=True)
     n_parts = len(score.parts)
     if n_parts <= 2:
         programs = [int(rng.choice(KEYBOARDS))] * n_parts
     else:
-        ens = ENSEMBLES[int(rng.integers(len(ENSEMBLES)))]
-        programs = [ens[min(p, len(ens) - 1)] for p in range(n_parts)]
+        programs = ensemble_programs(n_parts, rng)
     slug = re.sub(r"[^a-z0-9]+", "_", work.lower()).strip("_")[:48]
     spec = CorpusPiece(
         name=f"classical_{slug}",
-        description=f"music21:{work}, first {bars} bars, {bass} {modes[0]}, {meter}, {bpm:g} BPM",
+        description=f"music21:{work}, first {bars} bars, {label}, {meter}, {bpm:g} BPM",
         work=work,
-        key=f"{bass} {modes[0]}",
+        key=label,
         meter=meter,
         bpm=bpm,
         programs=programs,
