@@ -15,7 +15,10 @@ The pieces, splits, soundfonts and mixes are listed in the committed manifest
 ``scripts/fixturegen/specs/facts_corpus.json`` (``fixturegen.factscorpus``); the train split,
 which the learned beat model is fitted on (`scripts/train_beat_model.py`), in
 ``facts_train.json``, drawn by ``--split train --make-manifest --songs 320 --chorales 80
---tunes 96`` (496 pieces; three fail the truth check and are not rendered); the band set
+--tunes 96`` (496 pieces; three fail the truth check and are not rendered; ``--classical
+N`` adds N songs in a classical texture, Alberti and waltz accompaniments for piano,
+strings, winds: measured and not kept, see the README; ``--keep-works`` keeps the corpus
+pieces instead of re-scanning); the band set
 (rock-like compositions, fast 4/4: ``make_band_manifest``) in ``facts_band.json``, drawn by
 ``--split band --make-manifest``, with its own dev and test halves; the classical set
 (excerpts of the music21 corpus's quartets, piano pieces and songs:
@@ -70,6 +73,7 @@ def main() -> int:
     parser.add_argument("--songs", type=int, default=84, help="compositions (--make-manifest)")
     parser.add_argument("--chorales", type=int, default=36)
     parser.add_argument("--tunes", type=int, default=36)
+    parser.add_argument("--classical", type=int, default=0, help="classical-texture songs")
     parser.add_argument("--keep-works", action="store_true", help="keep the corpus pieces")
     parser.add_argument(
         "--played",
@@ -89,7 +93,9 @@ def main() -> int:
         elif args.split == "classical":
             manifest = make_classical_manifest()
         elif args.split == "train":
-            manifest = make_train_manifest(args.songs, args.chorales, args.tunes)
+            manifest = make_train_manifest(
+                args.songs, args.chorales, args.tunes, args.classical, keep_works=args.keep_works
+            )
         else:
             manifest = make_manifest(
                 args.songs, args.chorales, args.tunes, keep_works=args.keep_works

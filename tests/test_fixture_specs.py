@@ -376,3 +376,27 @@ def test_a_played_rendering_scatters_each_part_around_the_grid(tmp_path: Path) -
     assert judged >= 3
     lead = zip(grid.instruments[0].notes, played.instruments[0].notes, strict=True)
     assert np.std([b.velocity - a.velocity for a, b in lead]) > 3
+
+
+def test_classical_texture_songs_are_seeded_drumless_and_play_their_accompaniment(
+    tmp_path: Path,
+) -> None:
+    """Classical-texture songs (``render_facts_corpus.py --classical N``) are seeded draws
+    in every classical meter without drums; one composes to a bass on every downbeat and
+    an accompaniment in eighths or sixteenths (an Alberti or broken-chord figure, repeated
+    chords), never drums; a classical texture with drums is refused."""
+    songs = [factscorpus.make_classical_song(i, factscorpus.TRAIN_SEED) for i in range(26)]
+    assert not any(s.drums for s in songs) and {s.texture for s in songs} == {"classical"}
+    assert {s.meter for s in songs} == set(factscorpus.CLASSICAL_METERS)
+    spec = next(s for s in songs if s.meter == "4/4" and not s.pickup and not s.tempo_steps)
+    truth, pm = song_truth(spec, tmp_path)
+    assert not any(i.is_drum for i in pm.instruments)
+    parts = {i.name: i for i in pm.instruments}
+    bass = np.array([n.start for n in parts["bass"].notes])
+    assert all(np.min(np.abs(bass - d)) < 1e-3 for d in truth["downbeats"])
+    comp = sorted(n.start for n in parts["comp"].notes)
+    step = np.diff(np.unique(np.round(comp, 4)))
+    beat = 60 / spec.bpm
+    assert np.median(step) <= beat / 2 + 1e-3  # figures in eighths or sixteenths
+    with pytest.raises(ValidationError, match="classical texture"):
+        Song.model_validate({**spec.model_dump(), "drums": True})

@@ -106,6 +106,7 @@ class Song(Record):
     swing: float = Field(default=0.5, ge=0.5, le=0.75)  # where the off-beat eighth falls
     syncopation: bool = False  # off-beat comping and syncopated melody rhythms
     pickup: int = Field(default=0, ge=0, le=3)  # beats of anacrusis before the first bar
+    texture: Literal["band", "classical"] = "band"  # classical: Alberti, waltz, no drums
 
     @model_validator(mode="after")
     def _form_uses_sections(self) -> Song:
@@ -126,6 +127,8 @@ class Song(Record):
             raise ValueError("swing needs a quarter-note beat")
         if self.pickup >= beat_grid(self.meter).beats:
             raise ValueError("a pickup must be shorter than a bar")
+        if self.texture == "classical" and (self.drums or self.swing != 0.5 or self.syncopation):
+            raise ValueError("a classical texture has no drums, swing or syncopation")
         return self
 
     def parts(self) -> tuple[Section, ...]:

@@ -326,8 +326,99 @@ def syncopate(p: Patterns, m: Meter) -> Patterns:
     return Patterns(p.bass, {**p.comp, 1: offbeats}, p.drums, p.rhythms + rhythms, p.cadence)
 
 
+ALBERTI = (0, 2, 1, 2)  # low, high, middle, high voicing note
+
+
+def broken(step: QL, n: int, order: Sequence[int] = ALBERTI, start: QL = 0.0) -> list:
+    """``n`` single notes ``step`` apart cycling through the voicing indices ``order``."""
+    return [(start + i * step, step, order[i % len(order)]) for i in range(n)]
+
+
+def blocks(offsets: Sequence[QL], length: QL) -> list:
+    """Block chords at ``offsets``."""
+    return [(off, length, -1) for off in offsets]
+
+
+# classical accompaniments per meter and energy, each a list of variants (one per song):
+# Alberti basses, waltz and minuet after-beats, polonaise and siciliano rhythms, repeated
+# string chords, broken chords in the compound meters
+CLASSICAL_COMP: dict[str, dict[int, list[list[tuple[QL, QL, int]]]]] = {
+    "4/4": {
+        0: [blocks([0, 2], 1.9), blocks([0], 3.9)],
+        1: [broken(0.5, 8), broken(0.5, 8, (0, 1, 2, 1))],
+        2: [broken(0.25, 16), blocks([i * 0.5 for i in range(8)], 0.45)],
+    },
+    "3/4": {
+        0: [blocks([0], 2.9), blocks([0, 2], 0.9)],
+        1: [blocks([1, 2], 0.8), broken(0.5, 6, (0, 2, 1, 2, 1, 2))],
+        2: [
+            blocks([0, 0.5, 0.75, 1, 1.5, 2, 2.5], 0.24),  # polonaise
+            broken(0.25, 12),
+        ],
+    },
+    "2/4": {
+        0: [blocks([0, 1], 0.9), blocks([0], 1.9)],
+        1: [broken(0.25, 8), blocks([0.5, 1.5], 0.4)],
+        2: [blocks([i * 0.5 for i in range(4)], 0.4), broken(0.25, 8, (0, 1, 2, 1))],
+    },
+    "6/8": {
+        0: [blocks([0, 1.5], 1.4), blocks([0, 1, 1.5, 2.5], 0.45)],
+        1: [broken(0.5, 6, (0, 1, 2, 3, 2, 1)), blocks([0.5, 1, 2, 2.5], 0.45)],
+        2: [broken(0.5, 6, (0, 2, 1, 2, 1, 2)), broken(0.25, 12, (0, 1, 2, 3, 2, 1))],
+    },
+    "2/2": {
+        0: [blocks([0, 2], 1.9), blocks([0], 3.9)],
+        1: [broken(0.5, 8), blocks([1, 3], 0.9)],
+        2: [blocks(range(4), 0.9), broken(0.5, 8, (0, 1, 2, 1))],
+    },
+    "3/8": {
+        0: [blocks([0], 1.4), blocks([0, 1], 0.45)],
+        1: [blocks([0.5, 1], 0.4), broken(0.25, 6, (0, 2, 1, 2, 1, 2))],
+        2: [broken(0.25, 6, (0, 2, 1, 2, 1, 2)), blocks([0, 0.5, 1], 0.45)],
+    },
+}
+CLASSICAL_RHYTHMS: dict[str, list[tuple[QL, ...]]] = {
+    "4/4": [
+        (1, 1, 1, 1),
+        (1.5, 0.5, 1, 1),
+        (2, 1, 1),
+        (0.75, 0.25, 0.75, 0.25, 2),
+        (0.25, 0.25, 0.25, 0.25, 1, 2),
+        (0.5, 0.5, 0.5, 0.5, 1, 1),
+        (3, 1),
+    ],
+    "3/4": [(2, 1), (1, 1, 1), (1.5, 0.5, 1), (0.75, 0.25, 1, 1), (0.5, 0.5, 0.5, 0.5, 1)]
+    + [(0.25, 0.25, 0.5, 1, 1), (3,)],
+    "2/4": [(1, 1), (0.5, 0.5, 1), (0.75, 0.25, 1), (0.25, 0.25, 0.25, 0.25, 1), (2,)],
+    "6/8": [(1.5, 1.5), (1, 0.5, 1.5), (0.75, 0.25, 0.5, 1.5), (0.5,) * 6, (3,), (1.5, 1, 0.5)],
+    "2/2": [(2, 2), (1, 1, 2), (1.5, 0.5, 1, 1), (0.5, 0.5, 0.5, 0.5, 2), (3, 1)],
+    "3/8": [(1, 0.5), (0.5, 0.5, 0.5), (0.75, 0.25, 0.5), (0.25,) * 4 + (0.5,), (1.5,)],
+}
+
+
+def classical_patterns(spec: Song) -> Patterns:
+    """A classical texture: the generic bass and cadence, no drums, one accompaniment
+    variant per energy drawn from the song's seed, and melody rhythms with dotted and
+    running figures; the compound meters without hand-written figures break the chord
+    in eighths."""
+    m = beat_grid(spec.meter)
+    p = generic_patterns(m)
+    rng = np.random.default_rng([spec.seed, 7])
+    if spec.meter in CLASSICAL_COMP:
+        comp = {e: v[int(rng.integers(len(v)))] for e, v in CLASSICAL_COMP[spec.meter].items()}
+        rhythms = CLASSICAL_RHYTHMS[spec.meter]
+    else:
+        eighths = round(m.bar_ql / 0.5)
+        comp = {0: p.comp[0], 1: broken(0.5, eighths, (0, 1, 2, 1, 2, 1)), 2: p.comp[2]}
+        rhythms = p.rhythms
+    return Patterns(p.bass, comp, {0: [], 1: [], 2: []}, rhythms, p.cadence)
+
+
 def patterns(spec: Song) -> Patterns:
-    """The patterns of a song: hand-written for 4/4, 3/4, 2/4 and 6/8, generic otherwise."""
+    """The patterns of a song: hand-written for 4/4, 3/4, 2/4 and 6/8, generic otherwise;
+    a classical texture has its own accompaniments and melody rhythms."""
+    if spec.texture == "classical":
+        return classical_patterns(spec)
     m = beat_grid(spec.meter)
     if spec.meter in BASS_PATTERNS:
         p = Patterns(
@@ -571,13 +662,18 @@ def pickup_events(plan: Plan, drums: bool) -> list[Event]:
     return out
 
 
+def comp_centre(spec: Song) -> float:
+    """The accompaniment's register: a left hand for a classical texture, lower in 6/8."""
+    return 55 if spec.texture == "classical" else 57 if spec.meter == "6/8" else 62
+
+
 def build_score(plan: Plan) -> tuple[stream.Score, list[int]]:
     """Assemble the parts, meter, key and tempo marks; returns the score and GM programs."""
     band, spec = plan.spec.band, plan.spec
     shift = spec.pickup * plan.meter.beat_ql
     roles: list[tuple[str, int, list[Event], int | None]] = [
         ("melody", band.melody, melody_events(plan), None),
-        ("comp", band.comp, comp_events(plan, 57 if plan.spec.meter == "6/8" else 62), None),
+        ("comp", band.comp, comp_events(plan, comp_centre(plan.spec)), None),
         ("bass", band.bass, bass_events(plan), None),
     ]
     if band.pad is not None:

@@ -223,6 +223,100 @@ def make_song(i: int, seed: int) -> Song:
     )
 
 
+CLASSICAL_BPM = {  # the notated beat, from adagio to allegro
+    "4/4": (60, 144),
+    "2/2": (56, 100),
+    "3/4": (72, 168),
+    "2/4": (60, 120),
+    "6/8": (44, 96),
+    "3/8": (96, 180),
+    "9/8": (44, 84),
+    "12/8": (40, 80),
+}
+CLASSICAL_METERS = ["3/4", "4/4", "2/4", "6/8", "3/4", "4/4", "2/2", "3/8", "6/8", "3/4"]
+CLASSICAL_METERS += ["12/8", "2/4", "9/8"]
+CLASSICAL_BANDS = [  # melody, accompaniment, bass, pad in full sections
+    (0, 0, 0, None),  # piano
+    (1, 1, 1, None),  # bright piano
+    (6, 6, 6, None),  # harpsichord
+    (40, 41, 42, None),  # string quartet: violin, viola, cello
+    (40, 48, 43, None),  # violin over the string orchestra and double bass
+    (73, 71, 70, 60),  # flute, clarinet, bassoon; horns
+    (68, 48, 43, 60),  # oboe, strings, double bass; horns
+    (40, 0, 0, None),  # violin and piano
+    (73, 6, 6, None),  # flute and harpsichord
+    (19, 19, 19, None),  # church organ
+    (71, 0, 0, None),  # clarinet and piano
+]
+CLASSICAL_PROGRESSIONS = {
+    "major": ["I IV V7 I", "I V7 V7 I", "I ii6 V7 I", "I vi ii V7", "I IV I V", "I I IV V"]
+    + ["I V vi iii IV I IV V", "I V7 I V7"],
+    "minor": ["i iv V7 i", "i V7 V7 i", "i VI iv V", "i iv i V", "i VI III VII", "i i iv V"],
+}
+
+
+def make_classical_song(i: int, seed: int) -> Song:
+    """One seeded composition in a classical texture (`compose.classical_patterns`): a
+    rounded binary form (theme, theme, an episode that may modulate, theme varied, coda)
+    for piano, harpsichord, strings, winds or organ at a tempo from adagio to allegro."""
+    rng = np.random.default_rng([seed, i, 1])
+    meter = CLASSICAL_METERS[i % len(CLASSICAL_METERS)]
+    grid = beat_grid(meter)
+    key = str(rng.choice(KEYS))
+    mode = key.split()[1]
+    bpm = float(round(rng.uniform(*CLASSICAL_BPM[meter])))
+    bar_s = grid.beats * 60 / bpm
+    prog = [str(p) for p in rng.permutation(CLASSICAL_PROGRESSIONS[mode])]
+    bars = 8 if bar_s * 8 * 4 < 80 else 4
+    even = grid.beats % 2 == 0 and grid.bar_ql >= 3  # two chords per bar fall on beats
+    per_bar = int(rng.choice([1, 2], p=[0.6, 0.4])) if even else 1
+    theme = {"bars": bars, "chords": prog[0], "per_bar": per_bar, "energy": 1}
+    episode = {"bars": bars, "chords": prog[1], "energy": int(rng.choice([0, 2]))}
+    if rng.random() < 0.5:
+        episode["key"] = modulation(key, rng)
+    sections = {
+        "theme": theme,
+        "episode": episode,
+        "theme'": {**theme, "energy": 2},
+        "coda": {"bars": 4, "chords": CADENCE[mode], "energy": 1},
+    }
+    form = ["theme", "theme", "episode", "theme'", "coda"]
+    if bars * bar_s * 5 > 85:
+        form = ["theme", "episode", "theme'", "coda"]
+    tempo = rng.random()
+    bpm_end = tempo_steps = None
+    if tempo < 0.1:
+        bpm_end = float(round(bpm * rng.uniform(0.85, 1.05)))
+    elif tempo < 0.2:
+        tempo_steps = [float(round(bpm * f)) for f in rng.uniform(0.9, 1.1, len(form))]
+        tempo_steps[0] = bpm
+    pickup = int(rng.integers(1, min(grid.beats, 4))) if rng.random() < 0.35 else 0
+    melody, comp, bass, pad = CLASSICAL_BANDS[int(rng.integers(len(CLASSICAL_BANDS)))]
+    slug = key.split()[0].lower().replace("#", "s") + ("m" if mode == "minor" else "")
+    style = [meter] + [f"{pickup}-beat pickup"] * (pickup > 0)
+    style += ["ritardando" if bpm_end and bpm_end < bpm else "accelerando"] * bool(bpm_end)
+    style += ["tempo steps"] * bool(tempo_steps)
+    style += ["modulating episode"] * ("key" in episode)
+    return Song.model_validate(
+        {
+            "name": f"cl{i:03d}_{meter.replace('/', '_')}_{slug}",
+            "description": f"{key}, {bpm:g} BPM, classical texture, " + ", ".join(style),
+            "key": key,
+            "meter": meter,
+            "bpm": bpm,
+            "bpm_end": bpm_end,
+            "tempo_steps": tempo_steps,
+            "band": {"melody": melody, "comp": comp, "bass": bass, "pad": pad},
+            "drums": False,
+            "seed": seed % 100_000 + 50_000 + i,
+            "pickup": pickup,
+            "sections": sections,
+            "form": form,
+            "texture": "classical",
+        }
+    )
+
+
 # ---------------------------------------------------------------- corpus pieces
 
 CORPUS_BPM = {
@@ -362,17 +456,28 @@ def make_manifest(
 
 
 def make_train_manifest(
-    n_songs: int, n_chorales: int, n_tunes: int, seed: int = TRAIN_SEED
+    n_songs: int,
+    n_chorales: int,
+    n_tunes: int,
+    n_classical: int = 0,
+    seed: int = TRAIN_SEED,
+    keep_works: bool = False,
 ) -> Manifest:
-    """The train split: compositions from another seed and corpus works in neither dev nor
-    test."""
-    taken = frozenset(e.work.work for e in load_manifest().entries if e.work is not None)
+    """The train split: compositions (band and classical textures) from another seed and
+    corpus works in neither dev nor test; ``keep_works`` re-uses the corpus pieces of the
+    current train manifest."""
     songs = [make_song(i, seed) for i in range(n_songs)]
+    songs += [make_classical_song(i, seed) for i in range(n_classical)]
     songs = [s.model_copy(update={"name": f"train_{s.name}"}) for s in songs]
-    rng = np.random.default_rng(seed)
-    works = list(scan_corpus("bach", n_chorales, rng, taken))
-    works += scan_corpus("ryansMammoth", n_tunes, rng, taken)
-    return Manifest(seed=seed, entries=[entry(spec, "train", seed) for spec in [*songs, *works]])
+    if keep_works:
+        works = [e.work for e in load_manifest(TRAIN_MANIFEST).entries if e.work is not None]
+    else:
+        taken = frozenset(e.work.work for e in load_manifest().entries if e.work is not None)
+        rng = np.random.default_rng(seed)
+        works = list(scan_corpus("bach", n_chorales, rng, taken))
+        works += scan_corpus("ryansMammoth", n_tunes, rng, taken)
+    entries = [entry(spec, "train", seed) for spec in [*songs[:n_songs], *works, *songs[n_songs:]]]
+    return Manifest(seed=seed, entries=entries)
 
 
 BAND_SEEDS = {"dev": 777_001, "test": 777_002}
@@ -420,16 +525,6 @@ CLASSICAL = (  # music21 corpus folders of tonal art music beyond Bach and the f
     *("chopin", "joplin", "beach", "handel", "corelli", "cpebach", "weber", "verdi"),
     *("liliuokalani", "johnson_j_r"),
 )
-CLASSICAL_BPM = {  # the notated beat, from adagio to allegro
-    "4/4": (60, 144),
-    "2/2": (56, 100),
-    "3/4": (72, 168),
-    "2/4": (60, 120),
-    "6/8": (44, 96),
-    "3/8": (96, 180),
-    "9/8": (44, 84),
-    "12/8": (40, 80),
-}
 EXCERPT_S = (40.0, 70.0)
 KEYBOARDS = [0, 1, 2, 6]  # acoustic, bright and electric grand, harpsichord
 
