@@ -149,6 +149,26 @@ def modulation(home: str, rng: np.random.Generator) -> str:
     return f"{TONIC_NAMES[new.mode][new.tonic.pitchClass]} {new.mode}"
 
 
+def tempo_change(
+    bpm: float,
+    n_sections: int,
+    rng: np.random.Generator,
+    odds: float,
+    ramp: tuple[float, float],
+    step: float,
+) -> tuple[float | None, list[float] | None]:
+    """A drawn tempo change: with probability ``odds`` a linear ramp to ``bpm`` times a
+    factor in ``ramp``, with the same odds again a step per section within ``bpm`` ±
+    ``step`` (the first at ``bpm``), else none; returns (bpm_end, tempo_steps)."""
+    tempo = rng.random()
+    if tempo < odds:
+        return float(round(bpm * rng.uniform(*ramp))), None
+    if tempo < 2 * odds:
+        steps = [float(round(bpm * f)) for f in rng.uniform(1 - step, 1 + step, n_sections)]
+        return None, [bpm, *steps[1:]]
+    return None, None
+
+
 def make_song(i: int, seed: int) -> Song:
     """One seeded composition; every ``i`` gets a different meter, style and form."""
     rng = np.random.default_rng([seed, i])
@@ -187,13 +207,7 @@ def make_song(i: int, seed: int) -> Song:
     unused = set(sections) - set(form)
     for label in unused:
         del sections[label]
-    tempo = rng.random()
-    bpm_end = tempo_steps = None
-    if tempo < 0.15:
-        bpm_end = float(round(bpm * rng.uniform(0.82, 1.2)))
-    elif tempo < 0.3:
-        tempo_steps = [float(round(bpm * f)) for f in rng.uniform(0.88, 1.12, len(form))]
-        tempo_steps[0] = bpm
+    bpm_end, tempo_steps = tempo_change(bpm, len(form), rng, 0.15, (0.82, 1.2), 0.12)
     melody, comp, bass, pad = BANDS[int(rng.integers(len(BANDS)))]
     style = [meter, "drums" if drums else "no drums"]
     style += ["swing"] * (swing != 0.5) + ["syncopated"] * syncopation
@@ -283,13 +297,7 @@ def make_classical_song(i: int, seed: int) -> Song:
     form = ["theme", "theme", "episode", "theme'", "coda"]
     if bars * bar_s * 5 > 85:
         form = ["theme", "episode", "theme'", "coda"]
-    tempo = rng.random()
-    bpm_end = tempo_steps = None
-    if tempo < 0.1:
-        bpm_end = float(round(bpm * rng.uniform(0.85, 1.05)))
-    elif tempo < 0.2:
-        tempo_steps = [float(round(bpm * f)) for f in rng.uniform(0.9, 1.1, len(form))]
-        tempo_steps[0] = bpm
+    bpm_end, tempo_steps = tempo_change(bpm, len(form), rng, 0.1, (0.85, 1.05), 0.1)
     pickup = int(rng.integers(1, min(grid.beats, 4))) if rng.random() < 0.35 else 0
     melody, comp, bass, pad = CLASSICAL_BANDS[int(rng.integers(len(CLASSICAL_BANDS)))]
     slug = key.split()[0].lower().replace("#", "s") + ("m" if mode == "minor" else "")
