@@ -7,11 +7,13 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile as sf
-from media import tone
+from media import FIXTURES, tone
 
-from musicflamingo.facts import harmony
+from musicflamingo import audio
+from musicflamingo.facts import features, harmony
 from musicflamingo.facts.dynamics import LoudnessMeter
 from musicflamingo.facts.extract import FactsConfig, analyze
+from musicflamingo.facts.schema import ChordSegment
 
 NO_LYRICS = FactsConfig(lyrics_model=None)
 
@@ -82,6 +84,65 @@ def test_silence_reports_none_detected(tmp_path):
     assert facts.chords == [] and facts.progression == "" and facts.sections == []
     assert set(facts.undetected) >= {"key", "chords", "tempo", "meter"}
     assert "silence" in facts.undetected["key"]
+
+
+def test_no_beat_or_chord_in_the_silence_around_a_song(tmp_path):
+    """A band song cut with 8 s of a quiet room (noise at -80 dBFS) before and after it: no
+    beat, downbeat or tempo point in the silence, no chord but "N" there, and the beats in
+    the music are the song's own, 8 s later. (Trackers keep their beat through silence, and
+    Chordino's smoothing carries the first chord back to 0 s.)"""
+    sr, pad = audio.ANALYSIS_SR, 8.0
+    song = audio.load(FIXTURES / "song07_rock_d.ogg", sr).samples[: 30 * sr]
+    room = 1e-4 * np.random.default_rng(0).standard_normal(int(pad * sr)).astype(np.float32)
+    plain, padded = tmp_path / "plain.wav", tmp_path / "padded.wav"
+    sf.write(plain, song, sr)
+    sf.write(padded, np.concatenate([room, song, room]), sr)
+    ref, found = analyze(plain, NO_LYRICS), analyze(padded, NO_LYRICS)
+    start, end = pad - features.SILENCE_MARGIN, pad + 30.0 + features.SILENCE_MARGIN
+    assert found.beats[0] >= start and found.beats[-1] <= end
+    assert found.downbeats[0] >= start and found.downbeats[-1] <= end
+    assert all(start <= p.time <= end for p in found.tempo.curve)
+    assert found.chords[0].label == "N" and found.chords[0].end >= pad - 0.3
+    assert found.chords[-1].label == "N" and found.chords[-1].start <= pad + 30.3
+    assert all(c.label == "N" for c in found.chords if c.end <= pad or c.start >= pad + 30)
+    shifted = np.asarray(ref.beats) + pad
+    assert mir_eval.beat.f_measure(shifted, np.asarray(found.beats)) >= 0.95
+    assert found.tempo.bpm == pytest.approx(ref.tempo.bpm, rel=0.02)
+
+
+def test_silences_are_the_edges_and_long_gaps_not_a_general_pause():
+    """Spectral.silences: the quiet before and after the music and a gap of 6 s inside it,
+    but not a 1 s general pause (its beat goes on); a file all silent has none."""
+    sr = features.SR
+    note, gap = tone(4.0, sr)[0], np.zeros(int(6.0 * sr), np.float32)
+    pause, edge = np.zeros(sr, np.float32), np.zeros(int(2.0 * sr), np.float32)
+    spec = features.spectral(np.concatenate([edge, note, pause, note, gap, note, edge]))
+    found = spec.silences()
+    assert len(found) == 3
+    (a0, b0), (a1, b1), (a2, b2) = found
+    frame = features.HOP / sr
+    assert a0 == 0.0 and b0 == pytest.approx(2.0, abs=0.1)
+    assert a1 == pytest.approx(11.0, abs=0.1) and b1 == pytest.approx(17.0, abs=0.1)
+    assert a2 == pytest.approx(21.0, abs=0.1) and b2 == pytest.approx(spec.n_frames * frame)
+    quiet = spec.in_silence([1.0, 1.95, 6.5, 11.02, 14.0, 19.0, 22.0])
+    assert quiet.tolist() == [True, False, False, False, True, False, True]
+    assert features.spectral(np.zeros(5 * sr, np.float32)).silences() == []
+
+
+def test_chords_rest_in_silences():
+    """harmony.rest_in: "N" over the spans, the chords around them cut, neighbours joined."""
+    segs = [
+        ChordSegment(start=0.0, end=5.0, label="D:maj"),
+        ChordSegment(start=5.0, end=12.0, label="A:maj"),
+    ]
+    found = harmony.rest_in(segs, [(0.0, 3.0), (10.0, 12.5)])
+    assert [(c.start, c.end, c.label) for c in found] == [
+        (0.0, 3.0, "N"),
+        (3.0, 5.0, "D:maj"),
+        (5.0, 10.0, "A:maj"),
+        (10.0, 12.0, "N"),
+    ]
+    assert harmony.rest_in(segs, []) == segs
 
 
 def test_white_noise_invents_no_key_or_chords(tmp_path):

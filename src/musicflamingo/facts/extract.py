@@ -160,6 +160,16 @@ def analyze(
                 facts.tempo = rhythm.tempo_from_beats(regrouped, pitched) or facts.tempo
             facts.downbeats = [round(float(b), 3) for b in result.downbeats]
             facts.backends["meter"] = METER_BACKEND
+    if facts.tempo is not None:  # a tracker keeps its beat through silence; a listener hears none
+        quiet = spec.in_silence
+        facts.beats = [b for b, q in zip(facts.beats, quiet(facts.beats), strict=True) if not q]
+        facts.downbeats = [
+            b for b, q in zip(facts.downbeats, quiet(facts.downbeats), strict=True) if not q
+        ]
+        curve = facts.tempo.curve
+        times = [p.time for p in curve]
+        facts.tempo.curve = [p for p, q in zip(curve, quiet(times), strict=True) if not q]
+    facts.chords = harmony.rest_in(facts.chords, spec.silences())  # after the bars: not a cue
     if facts.chords and facts.beats:
         with t.stage("chords"):
             facts.chords = harmony.snap_to_beats(facts.chords, facts.beats)

@@ -28,6 +28,12 @@ LOW_MELS = 8  # mel bands below ~200 Hz: kick drum and bass
 CHUNK_FRAMES = 2048
 FILTERBANKS = Path(__file__).with_name("filterbanks.npz")
 THIN_BELOW = 2.5  # pitch classes at once: a solo line sounds 1.5-2, chords 3 or more
+SILENCE_DB = 60.0  # below the loudest frame: a room's noise floor, nothing of the music
+# A gap inside a file at least this long (s) has no beat or chord: a hidden track's lead-in,
+# a pause between movements. A general pause within music is shorter and its beat goes on:
+# the facts corpus's pauses (at most 1.1 s) are all shorter.
+INNER_SILENCE = 5.0
+SILENCE_MARGIN = 0.1  # s
 
 
 def librosa_filters() -> dict[str, np.ndarray]:
@@ -86,6 +92,33 @@ class Spectral:
         """How many pitch classes fewer than `THIN_BELOW` sound at once (`polyphony`): 0 for
         chords in three or more voices, about 0.8 for a solo melody."""
         return max(0.0, THIN_BELOW - self.polyphony())
+
+    def silences(self) -> list[tuple[float, float]]:
+        """Spans (s) where nothing sounds: frames more than `SILENCE_DB` below the loudest
+        before the first sound (from 0), after the last (to the end of the last frame), and
+        in gaps of at least `INNER_SILENCE` seconds between. Empty for a file all silent."""
+        quiet = ~self.loud(SILENCE_DB)
+        if quiet.all() or not quiet.any():
+            return []
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+        spans = []
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            start, end = a * HOP / SR, b * HOP / SR
+            if a == 0 or b == self.n_frames or end - start >= INNER_SILENCE:
+                spans.append((start, end))
+        return spans
+
+    def in_silence(self, times: np.ndarray | list[float]) -> np.ndarray:
+        """Which of ``times`` (s) lie in `silences`, more than `SILENCE_MARGIN` from the
+        sound on either side (a beat a little before the first note is the first note's)."""
+        t = np.asarray(times, dtype=float)
+        out = np.zeros(t.shape, dtype=bool)
+        last = self.n_frames * HOP / SR
+        for start, end in self.silences():
+            lo = -np.inf if start == 0 else start + SILENCE_MARGIN
+            hi = np.inf if end >= last else end - SILENCE_MARGIN
+            out |= (t > lo) & (t < hi)
+        return out
 
     def frame_of(self, seconds: np.ndarray | float) -> np.ndarray:
         return np.clip(np.round(np.asarray(seconds) * SR / HOP).astype(int), 0, self.n_frames - 1)

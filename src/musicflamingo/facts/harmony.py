@@ -128,6 +128,29 @@ def snap_to_beats(
     return out
 
 
+def rest_in(segs: list[ChordSegment], spans: list[tuple[float, float]]) -> list[ChordSegment]:
+    """The chords with "N" over ``spans`` (s, e.g. `Spectral.silences`): Chordino's smoothing
+    carries a chord into the silence before and after the music."""
+    if not segs or not spans:
+        return segs
+    end = segs[-1].end
+    pieces = [(a, min(b, end), "N") for a, b in spans if a < end]
+    for s in segs:
+        parts = [(s.start, s.end)]
+        for a, b in spans:
+            parts = [
+                p for lo, hi in parts for p in ((lo, min(hi, a)), (max(lo, b), hi)) if p[1] > p[0]
+            ]
+        pieces += [(lo, hi, s.label) for lo, hi in parts]
+    out: list[ChordSegment] = []
+    for lo, hi, label in sorted(pieces):
+        if out and out[-1].label == label:
+            out[-1] = out[-1].model_copy(update={"end": round(hi, 3)})
+        else:
+            out.append(ChordSegment(start=round(lo, 3), end=round(hi, 3), label=label))
+    return out
+
+
 def chord_changes(segs: list[ChordSegment]) -> np.ndarray:
     """Times where the sounding chord changes (excluding the song start)."""
     return np.array([s.start for s in segs[1:]])
