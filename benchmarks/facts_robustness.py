@@ -19,6 +19,8 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
   the tempo takes a random step (standard deviation 1.2 %, held within ±3 %), time-stretched
   by Rubber Band without changing pitch; the truth's times follow the same map (checked on
   a click track: every click within 3 ms of its mapped time);
+- padded: 8 s of a quiet room (pink noise at -80 dBFS) before and after the music, as a
+  track cut from an album or a take with silence around it; the truth's times shift;
 - played: not a degraded copy but the same scores rendered as players would
   (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
   scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
@@ -48,7 +50,9 @@ FILTERS = {
     "asoftclip=type=tanh,alimiter=limit=-1dB",
     "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",  # each twice: steeper
 }
-VARIANTS = ("mp3", "mastered", "phone", "drift", "played")
+VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "played")
+PAD_S = 8.0  # seconds of room noise before and after the music (beyond mir_eval's 5 s trim)
+PAD_NOISE = 1e-4  # its amplitude: -80 dBFS
 DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
 DRIFT_SD = 0.012  # standard deviation of a step, as a share of the tempo
 DRIFT_MAX = 0.03  # the tempo stays within this share of the original
@@ -96,6 +100,23 @@ def drift_truth(truth: dict, rates: np.ndarray) -> dict:
     return out
 
 
+def padded_truth(truth: dict) -> dict:
+    """The truth of the padded audio: every time `PAD_S` later, no chord in the padding. Its
+    sections are not scored: the padding is no part of the music's form, and a system's first
+    and last sections may take it in or leave it out."""
+    out = dict(truth, sections=None)
+    for key in ("beats", "downbeats"):
+        out[key] = [t + PAD_S for t in truth[key]]
+    for key in ("chords", "keys"):
+        if truth.get(key):
+            out[key] = [[a + PAD_S, b + PAD_S, label] for a, b, label in truth[key]]
+    end = truth["duration"] + PAD_S
+    if truth.get("chords"):
+        out["chords"] = [[0.0, PAD_S, "N"], *out["chords"], [end, end + PAD_S, "N"]]
+    out["duration"] = end + PAD_S
+    return out
+
+
 def degrade(src: Path, dst: Path, variant: str) -> None:
     """Write the degraded copy of one rendered piece (audio, then truth: a piece whose truth
     exists is done)."""
@@ -114,6 +135,17 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
         stretch = f"asendcmd=c='{steps}',rubberband=tempo={rates[0]:.5f}"
         ffmpeg("-i", str(audio), "-af", stretch, *VORBIS, str(ogg))
         truth = drift_truth(truth, rates)
+    elif variant == "padded":
+        delay = int(PAD_S * 1000)
+        room = f"anoisesrc=r=44100:c=pink:a={PAD_NOISE}:d={truth['duration'] + 2 * PAD_S:.3f}"
+        mix = (
+            f"[0]adelay={delay}:all=1,apad=pad_dur={PAD_S}[m];"
+            "[m][1]amix=inputs=2:duration=longest:normalize=0"
+        )
+        ffmpeg(
+            "-i", str(audio), "-f", "lavfi", "-i", room, "-filter_complex", mix, *VORBIS, str(ogg)
+        )
+        truth = padded_truth(truth)
     else:
         ffmpeg("-i", str(audio), "-af", FILTERS[variant], *VORBIS, str(ogg))
     truth["render_id"] = f"{truth['render_id']}-{variant}"  # the cache keys on it
