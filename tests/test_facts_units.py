@@ -88,9 +88,9 @@ def test_silence_reports_none_detected(tmp_path):
 
 def test_no_beat_or_chord_in_the_silence_around_a_song(tmp_path):
     """A band song cut with 8 s of a quiet room (noise at -80 dBFS) before and after it: no
-    beat, downbeat or tempo point in the silence, no chord but "N" there, and the beats in
-    the music are the song's own, 8 s later. (Trackers keep their beat through silence, and
-    Chordino's smoothing carries the first chord back to 0 s.)"""
+    beat, downbeat or tempo point in the silence, no chord but "N" there, and the beats, bars
+    and tempo in the music are the song's own, 8 s later. (Trackers keep their beat through
+    silence, and Chordino's smoothing carries the first chord back to 0 s.)"""
     sr, pad = audio.ANALYSIS_SR, 8.0
     song = audio.load(FIXTURES / "song07_rock_d.ogg", sr).samples[: 30 * sr]
     room = 1e-4 * np.random.default_rng(0).standard_normal(int(pad * sr)).astype(np.float32)
@@ -108,6 +108,12 @@ def test_no_beat_or_chord_in_the_silence_around_a_song(tmp_path):
     shifted = np.asarray(ref.beats) + pad
     assert mir_eval.beat.f_measure(shifted, np.asarray(found.beats)) >= 0.95
     assert found.tempo.bpm == pytest.approx(ref.tempo.bpm, rel=0.02)
+    assert (found.meter.numerator, found.meter.denominator) == (
+        ref.meter.numerator,
+        ref.meter.denominator,
+    )
+    bars = np.asarray(ref.downbeats) + pad
+    assert mir_eval.beat.f_measure(bars, np.asarray(found.downbeats)) >= 0.95
 
 
 def test_silences_are_the_edges_and_long_gaps_not_a_general_pause():

@@ -252,11 +252,12 @@ def _logits(prob: np.ndarray) -> np.ndarray:
 
 
 def track(spec: Spectral, pitched: bool = True) -> Beats:
-    """Beats of the song: the network's beat activation resampled to `DECODER_FPS` and
-    decoded in 5-minute chunks (`decode`, thick where `Spectral.thinness` is 0). Tempo is
-    the median beat interval; confidence the contrast of the beat probability at the beats
-    (its peak within a frame) over the median frame's; no beats where that is under
-    `NO_BEAT` and the sound is not ``pitched``."""
+    """Beats of the song: the network's beat activation resampled to `DECODER_FPS` and,
+    between the silences before and after the music (`Spectral.sounding`), decoded in
+    5-minute chunks (`decode`, thick where `Spectral.thinness` is 0). Tempo is the median
+    beat interval; confidence the contrast of the beat probability at the beats (its peak
+    within a frame) over the median frame's; no beats where that is under `NO_BEAT` and the
+    sound is not ``pitched``."""
     thick = spec.thinness() == 0
 
     def part(x: np.ndarray) -> Beats:
@@ -270,4 +271,6 @@ def track(spec: Spectral, pitched: bool = True) -> Beats:
             return Beats(np.empty(0), 0.0, contrast)
         return Beats(times, 60.0 / float(np.median(np.diff(times))), contrast)
 
-    return in_chunks(beat_activation(spec), DECODER_FPS, part)
+    start, end = (round(t * DECODER_FPS) for t in spec.sounding())  # no beat in silence
+    found = in_chunks(beat_activation(spec)[start:end], DECODER_FPS, part)
+    return Beats(found.times + start / DECODER_FPS, found.bpm, found.confidence)

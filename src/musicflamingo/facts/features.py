@@ -108,6 +108,18 @@ class Spectral:
                 spans.append((start, end))
         return spans
 
+    def sounding(self) -> tuple[float, float]:
+        """(start, end) in s of the music: the file without a silence of at least
+        `INNER_SILENCE` seconds at either end (`silences`; `SILENCE_MARGIN` kept of it). A
+        shorter one (a reverb tail, a breath before the downbeat) is the music's own."""
+        start, end = 0.0, self.n_frames * HOP / SR
+        long = [(a, b) for a, b in self.silences() if b - a >= INNER_SILENCE]
+        if long and long[0][0] == 0:
+            start = long[0][1] - SILENCE_MARGIN
+        if long and long[-1][1] >= end and long[-1][0] > 0:
+            end = long[-1][0] + SILENCE_MARGIN
+        return start, end
+
     def in_silence(self, times: np.ndarray | list[float]) -> np.ndarray:
         """Which of ``times`` (s) lie in `silences`, more than `SILENCE_MARGIN` from the
         sound on either side (a beat a little before the first note is the first note's)."""
