@@ -123,7 +123,7 @@ def test_silences_are_the_edges_and_long_gaps_not_a_general_pause():
     note, gap = tone(4.0, sr)[0], np.zeros(int(6.0 * sr), np.float32)
     pause, edge = np.zeros(sr, np.float32), np.zeros(int(2.0 * sr), np.float32)
     spec = features.spectral(np.concatenate([edge, note, pause, note, gap, note, edge]))
-    found = spec.silences()
+    found = spec.silences
     assert len(found) == 3
     (a0, b0), (a1, b1), (a2, b2) = found
     frame = features.HOP / sr
@@ -132,7 +132,7 @@ def test_silences_are_the_edges_and_long_gaps_not_a_general_pause():
     assert a2 == pytest.approx(21.0, abs=0.1) and b2 == pytest.approx(spec.n_frames * frame)
     quiet = spec.in_silence([1.0, 1.95, 6.5, 11.02, 14.0, 19.0, 22.0])
     assert quiet.tolist() == [True, False, False, False, True, False, True]
-    assert features.spectral(np.zeros(5 * sr, np.float32)).silences() == []
+    assert features.spectral(np.zeros(5 * sr, np.float32)).silences == []
 
 
 def test_chords_rest_in_silences():

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,12 +20,14 @@ from musicflamingo import audio as audio_io
 from musicflamingo.facts import beat_model, harmony, lyrics, madmom_rhythm, rhythm
 from musicflamingo.facts.dynamics import GATE_BLOCK, LoudnessMeter, is_silent
 from musicflamingo.facts.features import SR as FEATURE_SR
-from musicflamingo.facts.features import spectral
+from musicflamingo.facts.features import Spectral, spectral
 from musicflamingo.facts.forked import Forked
 from musicflamingo.facts.form import estimate_sections
 from musicflamingo.facts.meter import estimate_meter
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key, key_changes
+
+T = TypeVar("T")
 
 BEAT_TRACKERS: dict[str, Callable[[np.ndarray, int], rhythm.Beats]] = {
     "essentia-multifeature": rhythm.essentia_beats,
@@ -161,15 +164,11 @@ def analyze(
             facts.downbeats = [round(float(b), 3) for b in result.downbeats]
             facts.backends["meter"] = METER_BACKEND
     if facts.tempo is not None:  # a tracker keeps its beat through silence; a listener hears none
-        quiet = spec.in_silence
-        facts.beats = [b for b, q in zip(facts.beats, quiet(facts.beats), strict=True) if not q]
-        facts.downbeats = [
-            b for b, q in zip(facts.downbeats, quiet(facts.downbeats), strict=True) if not q
-        ]
+        facts.beats = _heard(facts.beats, facts.beats, spec)
+        facts.downbeats = _heard(facts.downbeats, facts.downbeats, spec)
         curve = facts.tempo.curve
-        times = [p.time for p in curve]
-        facts.tempo.curve = [p for p, q in zip(curve, quiet(times), strict=True) if not q]
-    facts.chords = harmony.rest_in(facts.chords, spec.silences())  # after the bars: not a cue
+        facts.tempo.curve = _heard(curve, [p.time for p in curve], spec)
+    facts.chords = harmony.rest_in(facts.chords, spec.silences)  # after the bars: not a cue
     if facts.chords and facts.beats:
         with t.stage("chords"):
             facts.chords = harmony.snap_to_beats(facts.chords, facts.beats)
@@ -206,3 +205,8 @@ def analyze(
     if facts.lyrics is None:
         facts.undetected["lyrics"] = "no intelligible singing"
     return facts
+
+
+def _heard(items: list[T], times: list[float], spec: Spectral) -> list[T]:
+    """The ``items`` whose ``times`` (s) are not in the song's silence (`Spectral.in_silence`)."""
+    return [x for x, quiet in zip(items, spec.in_silence(times), strict=True) if not quiet]

@@ -93,6 +93,7 @@ class Spectral:
         chords in three or more voices, about 0.8 for a solo melody."""
         return max(0.0, THIN_BELOW - self.polyphony())
 
+    @functools.cached_property
     def silences(self) -> list[tuple[float, float]]:
         """Spans (s) where nothing sounds: frames more than `SILENCE_DB` below the loudest
         before the first sound (from 0), after the last (to the end of the last frame), and
@@ -113,7 +114,7 @@ class Spectral:
         `INNER_SILENCE` seconds at either end (`silences`; `SILENCE_MARGIN` kept of it). A
         shorter one (a reverb tail, a breath before the downbeat) is the music's own."""
         start, end = 0.0, self.n_frames * HOP / SR
-        long = [(a, b) for a, b in self.silences() if b - a >= INNER_SILENCE]
+        long = [(a, b) for a, b in self.silences if b - a >= INNER_SILENCE]
         if long and long[0][0] == 0:
             start = long[0][1] - SILENCE_MARGIN
         if long and long[-1][1] >= end and long[-1][0] > 0:
@@ -126,7 +127,7 @@ class Spectral:
         t = np.asarray(times, dtype=float)
         out = np.zeros(t.shape, dtype=bool)
         last = self.n_frames * HOP / SR
-        for start, end in self.silences():
+        for start, end in self.silences:
             lo = -np.inf if start == 0 else start + SILENCE_MARGIN
             hi = np.inf if end >= last else end - SILENCE_MARGIN
             out |= (t > lo) & (t < hi)
