@@ -4,7 +4,7 @@ system's scores on the degraded files next to its scores on the clean ones, in o
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
     python scripts/render_facts_corpus.py --split dev --played  # once: the played copies
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
-        [--variants mp3,mastered,phone,drift,played] [--systems ours,raw,madmom]
+        [--variants mp3,mastered,phone,drift,padded,tuned,played] [--systems ours,raw,madmom]
         [--work data/facts-robustness] [--out out/facts-robustness]
 
 Variants (Debian's ffmpeg makes them; the copies go to ``--work/<variant>/<split>``, made
@@ -21,6 +21,9 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
   a click track: every click within 3 ms of its mapped time);
 - padded: 8 s of a quiet room (pink noise at -80 dBFS) before and after the music, as a
   track cut from an album or a take with silence around it; the truth's times shift;
+- tuned: the whole piece 20-45 cents sharp or flat of A = 440 Hz (seeded by name), as a band
+  tuned by ear, a piano tuned low, A = 432 Hz or a tape run off speed; Rubber Band shifts the
+  pitch without changing the tempo, so the truth is the clean one;
 - played: not a degraded copy but the same scores rendered as players would
   (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
   scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
@@ -50,12 +53,13 @@ FILTERS = {
     "asoftclip=type=tanh,alimiter=limit=-1dB",
     "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",  # each twice: steeper
 }
-VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "played")
+VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "tuned", "played")
 PAD_S = 8.0  # seconds of room noise before and after the music (beyond mir_eval's 5 s trim)
 PAD_NOISE = 1e-4  # its amplitude: -80 dBFS
 DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
 DRIFT_SD = 0.012  # standard deviation of a step, as a share of the tempo
 DRIFT_MAX = 0.03  # the tempo stays within this share of the original
+DETUNE_CENTS = (20.0, 45.0)  # the range of a tuned copy's distance from A = 440 Hz
 METRICS = [m for m in TARGETS if m not in ("chord_mirex", "section_f_0.5", "meter_exact")]
 
 
@@ -63,9 +67,14 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
+def seeded(name: str) -> np.random.Generator:
+    """A random generator seeded by a piece's name (the same copy on every machine)."""
+    return np.random.default_rng(int(hashlib.sha1(name.encode()).hexdigest()[:8], 16))
+
+
 def drift_rates(name: str, duration: float) -> np.ndarray:
     """Tempo factors (>1 faster), one per ``DRIFT_STEP_S`` of the original, seeded by name."""
-    rng = np.random.default_rng(int(hashlib.sha1(name.encode()).hexdigest()[:8], 16))
+    rng = seeded(name)
     rates = [1.0]
     for _ in range(int(np.ceil(duration / DRIFT_STEP_S))):
         rates.append(
@@ -98,6 +107,13 @@ def drift_truth(truth: dict, rates: np.ndarray) -> dict:
     out["tempo_bpm"] = truth["tempo_bpm"] * truth["duration"] / out["duration"]
     out["tempo_varies"] = True
     return out
+
+
+def detune_cents(name: str) -> float:
+    """A tuned copy's pitch offset (cents, + sharp), seeded by name: its size uniform in
+    `DETUNE_CENTS`, sharp or flat with equal chance."""
+    rng = seeded(f"{name}-tuned")
+    return float(rng.choice([-1.0, 1.0]) * rng.uniform(*DETUNE_CENTS))
 
 
 def padded_truth(truth: dict) -> dict:
@@ -146,6 +162,9 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
             "-i", str(audio), "-f", "lavfi", "-i", room, "-filter_complex", mix, *VORBIS, str(ogg)
         )
         truth = padded_truth(truth)
+    elif variant == "tuned":
+        ratio = 2 ** (detune_cents(truth["name"]) / 1200)
+        ffmpeg("-i", str(audio), "-af", f"rubberband=pitch={ratio:.6f}", *VORBIS, str(ogg))
     else:
         ffmpeg("-i", str(audio), "-af", FILTERS[variant], *VORBIS, str(ogg))
     truth["render_id"] = f"{truth['render_id']}-{variant}"  # the cache keys on it
