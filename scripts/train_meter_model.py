@@ -65,7 +65,8 @@ def piece_features(ogg: Path, cache: Path) -> dict[str, np.ndarray] | None:
         mid = song.at(SR)
         spec = spectral(mid.samples)
         pitched = spec.song_tonalness() >= MIN_TONALNESS
-        key = estimate_key(song.samples, song.sr, spec.chroma.mean(axis=1), pitched)
+        tuning = harmony.tuning_frequency(mid.samples, mid.sr) if pitched else 440.0
+        key = estimate_key(song.samples, song.sr, spec.chroma.mean(axis=1), pitched, tuning)
         chords = harmony.chordino(mid.samples, mid.sr, song.duration) if key is not None else []
         changes = harmony.chord_changes(chords)
         beats = beat_model.track(spec, pitched)

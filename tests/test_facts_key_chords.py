@@ -1,16 +1,19 @@
 """Key and chords on real rendered audio: Chordino at the analysis rate, changes on the beat
-grid, and the key per section of a song that modulates."""
+grid, the key of a recording tuned off A = 440 Hz, and the key per section of a song that
+modulates."""
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
 import pytest
 from media import FIXTURES
 
 from musicflamingo import audio
 from musicflamingo.facts import harmony
+from musicflamingo.facts.features import spectral
 from musicflamingo.facts.schema import ChordSegment, Key, Section
-from musicflamingo.facts.tonality import key_changes, key_extractor
+from musicflamingo.facts.tonality import estimate_key, key_changes, key_extractor
 
 
 def seg(start: float, end: float, label: str) -> ChordSegment:
@@ -39,6 +42,23 @@ def test_chordino_hears_the_same_chords_at_the_feature_rate():
     assert np.allclose([c.start for c in half], [c.start for c in full], atol=0.01)
 
 
+@pytest.mark.parametrize("cents", [-40, 40])
+def test_a_recording_tuned_off_concert_pitch_keeps_its_key(cents):
+    """The rendered E minor punk song played 40 cents flat or sharp, as a tape run off speed
+    (resampled: its pitch and tempo move together). Its A is found where it now lies, and
+    the key is named on semitones placed there."""
+    sr, ratio = 22_050, 2 ** (cents / 1200)
+    x = audio.load(FIXTURES / "song12_punk_em.ogg", sr).samples
+    off = librosa.resample(x, orig_sr=sr * ratio, target_sr=sr)  # heard at sr: pitch × ratio
+    tuning = harmony.tuning_frequency(off, sr)
+    assert tuning == pytest.approx(440 * ratio, abs=2.0)  # 2 Hz: 8 cents
+    chroma = spectral(off).chroma.mean(axis=1)
+    key = estimate_key(off, sr, chroma, pitched=True, tuning_hz=tuning)
+    assert key is not None and key.label == "E minor"
+    assert key.tuning_hz == round(tuning, 1)
+    assert harmony.tuning_frequency(np.zeros(5 * sr, np.float32), sr) == 440.0
+
+
 @pytest.fixture(scope="module")
 def c_d_c():
     """Real rendered audio that modulates: 24 s of a song in C major, 14 s of one in D major,
@@ -57,7 +77,7 @@ def c_d_c():
 
 def test_a_modulating_song_reports_its_keys_per_section(c_d_c):
     x, sr, sections, chords = c_d_c
-    pc, mode, strength = key_extractor(x, sr)
+    pc, mode, strength = key_extractor(x, sr, 440.0)
     home = Key(tonic="C", mode="major", confidence=0.9)
     assert (pc, mode) == (0, "major")  # the whole still reads as C major
     spans = key_changes(x, sr, home, sections, chords)

@@ -112,8 +112,12 @@ def analyze(
             spec = spectral(mid.samples)
             pitched = spec.song_tonalness() >= MIN_TONALNESS
         with t.stage("key"):
-            facts.key = estimate_key(song.samples, song.sr, spec.chroma.mean(axis=1), pitched)
-            facts.backends["key"] = "essentia-KeyExtractor(bgate, 8192/4096)+krumhansl-runner-up"
+            tuning = harmony.tuning_frequency(mid.samples, mid.sr) if pitched else 440.0
+            chroma_mean = spec.chroma.mean(axis=1)
+            facts.key = estimate_key(song.samples, song.sr, chroma_mean, pitched, tuning)
+            facts.backends["key"] = (
+                "essentia-KeyExtractor(bgate, 8192/4096, nnls-tuning)+krumhansl-runner-up"
+            )
         if facts.key is None:
             facts.undetected["key"] = "no tonal centre (flat pitch profile or weak key strength)"
             facts.undetected["chords"] = "no tonal content"

@@ -74,6 +74,18 @@ def short_name(harte: str) -> str:
     return name
 
 
+def tuning_frequency(samples: np.ndarray, sr: int) -> float:
+    """The pitch of A4 (Hz, within a quarter tone of 440) the recording is tuned to, by the
+    NNLS Chroma plugin's tuning estimate (Chordino tunes itself the same way); 440.0 when it
+    finds no pitch."""
+    os.environ.setdefault("VAMP_PATH", _vamp_path())
+    import vamp
+
+    found = vamp.collect(samples, sr, "nnls-chroma:tuning", output="tuning")["list"]
+    hz = float(found[0]["values"][0]) if found else 440.0
+    return hz if np.isfinite(hz) and abs(1200 * np.log2(hz / 440.0)) <= 50 else 440.0
+
+
 def chordino(samples: np.ndarray, sr: int, duration: float) -> list[ChordSegment]:
     """Chord segments tiling [0, duration] from Chordino's 'simplechord' output."""
     os.environ.setdefault("VAMP_PATH", _vamp_path())

@@ -12,8 +12,8 @@ from pydantic import Field
 from musicflamingo.audio import SourceInfo  # its home is audio; SongFacts.source is one
 from musicflamingo.util import Record
 
-SCHEMA_VERSION = "1.2"  # 1.1: `keys`, the key per section of a modulating song;
-# 1.2: Section.group (repetition letter) beside a functional Section.label
+SCHEMA_VERSION = "1.3"  # 1.1: `keys`, the key per section of a modulating song;
+# 1.2: Section.group (repetition letter) beside a functional Section.label; 1.3: Key.tuning_hz
 
 
 class TempoPoint(Record):
@@ -54,6 +54,9 @@ class Key(Record):
     mode: str
     confidence: float = Field(ge=0, le=1)
     runner_up: KeyCandidate | None = None
+    tuning_hz: float | None = Field(
+        default=None, description="the pitch of A4 the music is tuned to (440 is concert pitch)"
+    )
 
     @property
     def label(self) -> str:

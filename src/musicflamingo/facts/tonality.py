@@ -1,6 +1,6 @@
-"""Key: essentia's KeyExtractor (its default profile, frames twice its default length)
-decides; a 24-key profile ranking supplies the runner-up; sections whose chords leave the
-home key report their own key."""
+"""Key: essentia's KeyExtractor (its default profile, frames twice its default length, its
+semitones placed by the recording's own tuning) decides; a 24-key profile ranking supplies
+the runner-up; sections whose chords leave the home key report their own key."""
 
 from __future__ import annotations
 
@@ -41,22 +41,26 @@ def profile_scores(chroma_mean: np.ndarray) -> dict[tuple[int, str], float]:
     return scores
 
 
-def key_extractor(samples: np.ndarray, sr: int) -> tuple[int, str, float]:
+def key_extractor(samples: np.ndarray, sr: int, tuning_hz: float) -> tuple[int, str, float]:
     """(tonic pitch class, mode, strength) by essentia's KeyExtractor with its default
-    profile and `KEY_FRAME`/`KEY_HOP` (as many seconds at any sample rate)."""
+    profile, `KEY_FRAME`/`KEY_HOP` (as many seconds at any sample rate) and A4 at
+    ``tuning_hz`` (`harmony.tuning_frequency`)."""
     frame, hop = (2 * round(n * sr / 44_100 / 2) for n in (KEY_FRAME, KEY_HOP))
-    extract = essentia_lib.standard().KeyExtractor(sampleRate=sr, frameSize=frame, hopSize=hop)
+    extract = essentia_lib.standard().KeyExtractor(
+        sampleRate=sr, frameSize=frame, hopSize=hop, tuningFrequency=tuning_hz
+    )
     tonic, scale, strength = extract(np.ascontiguousarray(samples, dtype=np.float32))
     return pitch_class(tonic), scale, float(strength)
 
 
 def estimate_key(
-    samples: np.ndarray, sr: int, chroma_mean: np.ndarray, pitched: bool
+    samples: np.ndarray, sr: int, chroma_mean: np.ndarray, pitched: bool, tuning_hz: float
 ) -> Key | None:
-    """Key of mono audio, or None when it has no pitched content or no tonal centre."""
+    """Key of mono audio tuned to A4 = ``tuning_hz``, or None when it has no pitched content
+    or no tonal centre."""
     if not pitched:
         return None
-    pc, scale, strength = key_extractor(samples, sr)
+    pc, scale, strength = key_extractor(samples, sr, tuning_hz)
     if strength < MIN_STRENGTH:
         return None
     ranking = sorted(profile_scores(chroma_mean).items(), key=lambda kv: -kv[1])
@@ -70,6 +74,7 @@ def estimate_key(
         mode=scale,
         confidence=round(strength, 3),
         runner_up=runner_up,
+        tuning_hz=round(tuning_hz, 1),
     )
 
 
@@ -100,7 +105,8 @@ def key_changes(
     for s in sections:
         local = key
         if s.end - s.start >= MODULATION_SECONDS:
-            pc, mode, _ = key_extractor(samples[int(s.start * sr) : int(s.end * sr)], sr)
+            excerpt = samples[int(s.start * sr) : int(s.end * sr)]
+            pc, mode, _ = key_extractor(excerpt, sr, key.tuning_hz or 440.0)
             found = f"{tonic_name(pc, mode)} {mode}"
             if (
                 pc != theory.parse_key(key.label).tonic
@@ -108,7 +114,12 @@ def key_changes(
                 and diatonic_share(found, chords, s.start, s.end)
                 >= diatonic_share(key.label, chords, s.start, s.end) + MODULATION_MARGIN
             ):
-                local = Key(tonic=tonic_name(pc, mode), mode=mode, confidence=key.confidence)
+                local = Key(
+                    tonic=tonic_name(pc, mode),
+                    mode=mode,
+                    confidence=key.confidence,
+                    tuning_hz=key.tuning_hz,
+                )
         if spans and spans[-1].label == local.label:
             spans[-1] = spans[-1].model_copy(update={"end": s.end})
         else:

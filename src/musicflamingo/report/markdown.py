@@ -45,7 +45,9 @@ def summary_rows(facts: SongFacts) -> list[tuple[str, str]]:
     )
     if facts.key:
         runner = f"; runner-up {facts.key.runner_up.label}" if facts.key.runner_up else ""
-        rows.append(("Key", f"{facts.key.label} (strength {facts.key.confidence:.2f}{runner})"))
+        tuned = f"; A = {facts.key.tuning_hz:.1f} Hz" if facts.key.tuning_hz else ""
+        strength = f"strength {facts.key.confidence:.2f}{runner}{tuned}"
+        rows.append(("Key", f"{facts.key.label} ({strength})"))
     else:
         rows.append(("Key", _none(facts, "key")))
     if facts.keys:
