@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from media import encode, tone, video_only
+from media import FIXTURES, encode, tone, video_only
 
 from musicflamingo import audio
 
@@ -75,6 +75,26 @@ def test_one_to_eight_channels(tmp_path, channels):
     assert a.duration == pytest.approx(1.0, abs=0.01)
     assert {b.shape[0] for b in blocks} == {1 if channels == 1 else 2}
     assert np.abs(a.samples).max() > 0.05
+
+
+def test_a_channel_with_inverted_polarity_is_heard_not_cancelled(tmp_path):
+    """A stereo song whose right channel is the left one inverted (plus a little stereo of
+    its own) plays as music, but its L + R mix cancels: it is mixed as L - R instead, its
+    blocks still reach ``on_block`` once. Hard-panned parts (a different song in each
+    channel) keep the usual mix."""
+    sr = 22_050
+    x = audio.load(FIXTURES / "song07_rock_d.ogg", sr).samples[: 10 * sr]
+    y = audio.load(FIXTURES / "song01_pop_c.ogg", sr).samples[: 10 * sr]
+    sf.write(tmp_path / "inverted.wav", np.stack([x + 0.02 * y, -x]).T, sr)
+    blocks = []
+    a = audio.load(tmp_path / "inverted.wav", sr, on_block=blocks.append)
+    assert a.source.inverted_channel
+    assert np.corrcoef(a.samples, x)[0, 1] > 0.99
+    assert sum(b.shape[1] for b in blocks) == len(x)
+    sf.write(tmp_path / "panned.wav", np.stack([x, y]).T, sr)
+    b = audio.load(tmp_path / "panned.wav", sr)
+    assert not b.source.inverted_channel
+    assert np.allclose(b.samples, (x + y) / 2, atol=1e-4)
 
 
 def test_wrong_extension_is_sniffed_by_content(tmp_path):

@@ -14,6 +14,7 @@ from musicflamingo.facts import features, harmony
 from musicflamingo.facts.dynamics import LoudnessMeter
 from musicflamingo.facts.extract import FactsConfig, analyze
 from musicflamingo.facts.schema import ChordSegment
+from musicflamingo.report import markdown
 
 NO_LYRICS = FactsConfig(lyrics_model=None)
 
@@ -114,6 +115,23 @@ def test_no_beat_or_chord_in_the_silence_around_a_song(tmp_path):
     )
     bars = np.asarray(ref.downbeats) + pad
     assert mir_eval.beat.f_measure(bars, np.asarray(found.downbeats)) >= 0.95
+
+
+def test_a_song_with_one_channel_inverted_gets_its_own_facts(tmp_path):
+    """Right = -left: the file plays as music, but its mono mix is silence. The facts are
+    those of the song (mixed as L - R), and the report says why."""
+    sr = audio.ANALYSIS_SR
+    song = audio.load(FIXTURES / "song07_rock_d.ogg", sr).samples[: 30 * sr]
+    plain, inverted = tmp_path / "plain.wav", tmp_path / "inverted.wav"
+    sf.write(plain, song, sr)
+    sf.write(inverted, np.stack([song, -song]).T, sr)
+    ref, found = analyze(plain, NO_LYRICS), analyze(inverted, NO_LYRICS)
+    assert found.source.inverted_channel and not ref.source.inverted_channel
+    assert found.key is not None and ref.key is not None and found.key.label == ref.key.label
+    assert found.tempo is not None and ref.tempo is not None
+    assert found.tempo.bpm == pytest.approx(ref.tempo.bpm, rel=0.02)
+    assert mir_eval.beat.f_measure(np.asarray(ref.beats), np.asarray(found.beats)) >= 0.95
+    assert "polarity inverted" in markdown.render(found)
 
 
 def test_silences_are_the_edges_and_long_gaps_not_a_general_pause():

@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import soxr
+from pydantic import Field
 
 from musicflamingo.util import Record, clock
 
@@ -23,6 +24,10 @@ MODEL_SR = 16_000
 ANALYSIS_SR = 44_100
 MAX_DURATION = 2 * 3600.0
 MAX_AMPLITUDE = 4.0  # +12 dBFS: decoded float samples beyond this are glitches, clipped
+# A stereo file whose L + R mix is this many dB below its L - R mix has one channel's
+# polarity inverted (a wiring or mastering fault: it plays, but its mono mix cancels; music
+# with hard-panned parts has L - R at most as loud as L + R).
+CANCEL_DB = 20.0
 FLOAT_FORMATS = {"flt", "fltp", "dbl", "dblp"}  # the only sample formats that hold NaN/inf
 WINDOW_SECONDS = 30.0
 MEL_HOP = 160
@@ -55,6 +60,10 @@ class SourceInfo(Record):
     sample_rate: int
     channels: int
     size_bytes: int
+    inverted_channel: bool = Field(
+        default=False,
+        description="one channel's polarity is inverted: the mono mix is (L - R) / 2",
+    )
 
 
 @dataclass(frozen=True)
@@ -180,12 +189,27 @@ def load(
     ``on_block`` receives each decoded block as a (channels, n) float32 array at ``sr``,
     stereo for multichannel sources, before the mono mix: loudness is measured there.
     NaN/inf samples become 0 and samples beyond ``MAX_AMPLITUDE`` are clipped as each
-    frame leaves the decoder, before resampling, ``on_block`` or the mix see it.
-    Raises `AudioError` with a one-line reason for anything that is not usable audio,
+    frame leaves the decoder, before resampling, ``on_block`` or the mix see it. A stereo
+    file whose channels cancel (one's polarity inverted, `CANCEL_DB`) is decoded a second
+    time and mixed as (L - R) / 2 (``source.inverted_channel``; ``on_block`` sees the first
+    pass only). Raises `AudioError` with a one-line reason for anything that is not usable audio,
     ValueError for a ``max_duration`` that is not a positive number.
     """
     check_max_duration(max_duration)
     path = Path(path)
+    samples, info, cancels = _decode(path, sr, max_duration, on_block, polarity=1.0)
+    if cancels:  # the music is in the channels' difference: decode again, mixing L - R
+        del samples
+        samples, info, _ = _decode(path, sr, max_duration, None, polarity=-1.0)
+        info = info.model_copy(update={"inverted_channel": True})
+    return Audio(samples, sr, info)
+
+
+def _decode(
+    path: Path, sr: int, max_duration: float, on_block: BlockSink | None, polarity: float
+) -> tuple[np.ndarray, SourceInfo, bool]:
+    """One pass of `load`: the mono mix (L + ``polarity`` R) / 2, the file's facts, and
+    whether the L + R mix cancels (`CANCEL_DB` below the L - R one)."""
     with _open(path) as container:
         info, stated = _source(path, container)
         if stated is not None and stated > max_duration:
@@ -203,13 +227,23 @@ def load(
         limit = int(max_duration * sr) + sr
         buf = _Growable(int((stated or 60.0) * sr) + sr)
         bad_packets = 0
+        energy = {"sum": 0.0, "difference": 0.0}
 
         def take(frames: list[av.AudioFrame]) -> None:
             for frame in frames:
                 block = frame.to_ndarray()
                 if on_block is not None:
                     on_block(block)
-                buf.push(block.mean(axis=0) if block.shape[0] > 1 else block[0])
+                if block.shape[0] == 1:
+                    buf.push(block[0])
+                elif polarity > 0:
+                    mono = block.mean(axis=0)
+                    side = (block[0] - block[1]) * 0.5
+                    energy["sum"] += float(np.dot(mono, mono))
+                    energy["difference"] += float(np.dot(side, side))
+                    buf.push(mono)
+                else:
+                    buf.push((block[0] - block[1]) * 0.5)
                 if buf.n > limit:
                     raise AudioError(
                         path,
@@ -237,7 +271,8 @@ def load(
             else ("contains no audio samples (zero length)")
         )
         raise AudioError(path, reason)
-    return Audio(buf.array(), sr, info)
+    cancels = energy["difference"] > energy["sum"] * 10 ** (CANCEL_DB / 10)
+    return buf.array(), info, cancels
 
 
 def _clean(frame: av.AudioFrame) -> av.AudioFrame:

@@ -13,7 +13,8 @@ from musicflamingo.audio import SourceInfo  # its home is audio; SongFacts.sourc
 from musicflamingo.util import Record
 
 SCHEMA_VERSION = "1.3"  # 1.1: `keys`, the key per section of a modulating song;
-# 1.2: Section.group (repetition letter) beside a functional Section.label; 1.3: Key.tuning_hz
+# 1.2: Section.group (repetition letter) beside a functional Section.label; 1.3: Key.tuning_hz,
+# SourceInfo.inverted_channel
 
 
 class TempoPoint(Record):

@@ -113,8 +113,9 @@ def render(facts: SongFacts, plots: dict[str, Path] | None = None) -> str:
     src = facts.source
     out += [
         "",
-        f"Source: {src.container}/{src.codec}, {src.sample_rate} Hz, {src.channels} ch, "
-        f"{src.size_bytes / 1e6:.1f} MB. Facts schema {facts.schema_version}.",
+        f"Source: {src.container}/{src.codec}, {src.sample_rate} Hz, {src.channels} ch"
+        + (", one channel's polarity inverted (heard as L − R)" if src.inverted_channel else "")
+        + f", {src.size_bytes / 1e6:.1f} MB. Facts schema {facts.schema_version}.",
         "",
     ]
     return "\n".join(out)
