@@ -4,7 +4,7 @@ system's scores on the degraded files next to its scores on the clean ones, in o
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
     python scripts/render_facts_corpus.py --split dev --played  # once: the played copies
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
-        [--variants mp3,mastered,phone,drift,padded,tuned,played] [--systems ours,raw,madmom]
+        [--variants mp3,mastered,phone,drift,padded,tuned,hall,played] [--systems ours,raw,madmom]
         [--work data/facts-robustness] [--out out/facts-robustness]
 
 Variants (Debian's ffmpeg makes them; the copies go to ``--work/<variant>/<split>``, made
@@ -24,6 +24,9 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
 - tuned: the whole piece 20-45 cents sharp or flat of A = 440 Hz (seeded by name), as a band
   tuned by ear, a piano tuned low, A = 432 Hz or a tape run off speed; Rubber Band shifts the
   pitch without changing the tempo, so the truth is the clean one;
+- hall: heard from the back of a hall: the piece convolved with a room's response (the
+  direct sound, then 20 ms on, a tail of noise decaying 60 dB in 2 s and darkening as it
+  decays), as much reverberant as direct energy, the truth unchanged;
 - played: not a degraded copy but the same scores rendered as players would
   (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
   scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
@@ -53,13 +56,15 @@ FILTERS = {
     "asoftclip=type=tanh,alimiter=limit=-1dB",
     "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",  # each twice: steeper
 }
-VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "tuned", "played")
+VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "tuned", "hall", "played")
 PAD_S = 8.0  # seconds of room noise before and after the music (beyond mir_eval's 5 s trim)
 PAD_NOISE = 1e-4  # its amplitude: -80 dBFS
 DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
 DRIFT_SD = 0.012  # standard deviation of a step, as a share of the tempo
 DRIFT_MAX = 0.03  # the tempo stays within this share of the original
 DETUNE_CENTS = (20.0, 45.0)  # the range of a tuned copy's distance from A = 440 Hz
+HALL_RT60 = 2.0  # s for the hall's tail to decay by 60 dB (a concert hall, full)
+HALL_PREDELAY = 0.02  # s from the direct sound to the tail
 METRICS = [m for m in TARGETS if m not in ("chord_mirex", "section_f_0.5", "meter_exact")]
 
 
@@ -116,6 +121,27 @@ def detune_cents(name: str) -> float:
     return float(rng.choice([-1.0, 1.0]) * rng.uniform(*DETUNE_CENTS))
 
 
+def hall_response(sr: int) -> np.ndarray:
+    """A hall's impulse response at ``sr``: a unit direct sound, then after `HALL_PREDELAY`
+    a tail of white noise decaying 60 dB in `HALL_RT60` s, low-passed harder as it decays
+    (air and walls take the highs first), scaled to the direct sound's energy. One hall for
+    every piece (seed 0)."""
+    rng = np.random.default_rng(0)
+    n = int(1.5 * HALL_RT60 * sr)
+    t = np.arange(n) / sr
+    tail = rng.standard_normal(n) * 10 ** (-3 * t / HALL_RT60)
+    # a one-pole low-pass whose cutoff falls from 10 kHz to 2 kHz along the tail
+    cutoff = 10_000 * (2_000 / 10_000) ** (t / t[-1])
+    a = np.exp(-2 * np.pi * cutoff / sr)
+    smooth = np.empty(n)
+    acc = 0.0
+    for i in range(n):
+        acc = (1 - a[i]) * tail[i] + a[i] * acc
+        smooth[i] = acc
+    smooth /= np.sqrt(np.sum(smooth**2))
+    return np.concatenate([[1.0], np.zeros(int(HALL_PREDELAY * sr) - 1), smooth])
+
+
 def padded_truth(truth: dict) -> dict:
     """The truth of the padded audio: every time `PAD_S` later, no chord in the padding. Its
     sections are not scored: the padding is no part of the music's form, and a system's first
@@ -162,6 +188,17 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
             "-i", str(audio), "-f", "lavfi", "-i", room, "-filter_complex", mix, *VORBIS, str(ogg)
         )
         truth = padded_truth(truth)
+    elif variant == "hall":
+        import scipy.signal
+        import soundfile as sf
+
+        music, sr = sf.read(audio, dtype="float64", always_2d=True)
+        heard = scipy.signal.fftconvolve(music, hall_response(sr)[:, None], axes=0)[: len(music)]
+        heard *= np.abs(music).max() / max(np.abs(heard).max(), 1e-9)  # the same peak
+        wav = dst.with_suffix(".wav")
+        sf.write(wav, heard.astype(np.float32), sr)
+        ffmpeg("-i", str(wav), *VORBIS, str(ogg))
+        wav.unlink()
     elif variant == "tuned":
         ratio = 2 ** (detune_cents(truth["name"]) / 1200)
         ffmpeg("-i", str(audio), "-af", f"rubberband=pitch={ratio:.6f}", *VORBIS, str(ogg))
