@@ -35,6 +35,7 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import shutil
@@ -121,6 +122,7 @@ def detune_cents(name: str) -> float:
     return float(rng.choice([-1.0, 1.0]) * rng.uniform(*DETUNE_CENTS))
 
 
+@functools.cache
 def hall_response(sr: int) -> np.ndarray:
     """A hall's impulse response at ``sr``: a unit direct sound, then after `HALL_PREDELAY`
     a tail of white noise decaying 60 dB in `HALL_RT60` s, low-passed harder as it decays

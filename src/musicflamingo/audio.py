@@ -197,19 +197,19 @@ def load(
     """
     check_max_duration(max_duration)
     path = Path(path)
-    samples, info, cancels = _decode(path, sr, max_duration, on_block, polarity=1.0)
+    samples, info, cancels = _decode(path, sr, max_duration, on_block, invert=False)
     if cancels:  # the music is in the channels' difference: decode again, mixing L - R
         del samples
-        samples, info, _ = _decode(path, sr, max_duration, None, polarity=-1.0)
+        samples, info, _ = _decode(path, sr, max_duration, None, invert=True)
         info = info.model_copy(update={"inverted_channel": True})
     return Audio(samples, sr, info)
 
 
 def _decode(
-    path: Path, sr: int, max_duration: float, on_block: BlockSink | None, polarity: float
+    path: Path, sr: int, max_duration: float, on_block: BlockSink | None, invert: bool
 ) -> tuple[np.ndarray, SourceInfo, bool]:
-    """One pass of `load`: the mono mix (L + ``polarity`` R) / 2, the file's facts, and
-    whether the L + R mix cancels (`CANCEL_DB` below the L - R one)."""
+    """One pass of `load`: the mono mix, (L + R) / 2 or with ``invert`` (L - R) / 2, the
+    file's facts, and whether the L + R mix cancels (`CANCEL_DB` below the L - R one)."""
     with _open(path) as container:
         info, stated = _source(path, container)
         if stated is not None and stated > max_duration:
@@ -235,15 +235,14 @@ def _decode(
                 if on_block is not None:
                     on_block(block)
                 if block.shape[0] == 1:
-                    buf.push(block[0])
-                elif polarity > 0:
-                    mono = block.mean(axis=0)
-                    side = (block[0] - block[1]) * 0.5
+                    mono = block[0]
+                elif invert:
+                    mono = (block[0] - block[1]) * 0.5
+                else:
+                    mono, side = block.mean(axis=0), (block[0] - block[1]) * 0.5
                     energy["sum"] += float(np.dot(mono, mono))
                     energy["difference"] += float(np.dot(side, side))
-                    buf.push(mono)
-                else:
-                    buf.push((block[0] - block[1]) * 0.5)
+                buf.push(mono)
                 if buf.n > limit:
                     raise AudioError(
                         path,

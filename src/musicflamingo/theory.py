@@ -141,6 +141,11 @@ def _ascii_note(name: str) -> str:
     return letter + "".join(_ACCIDENTALS[c] for c in name[1:])
 
 
+def cents_from_a440(hz: float) -> float:
+    """How far a tuning's A4 (Hz) lies from concert pitch, in cents (+ sharp)."""
+    return 1200 * math.log2(hz / 440.0)
+
+
 def tonic_name(pc: int, mode: str) -> str:
     """The conventional name of pitch class ``pc`` as the tonic of a ``mode`` key."""
     return TONIC_NAMES[mode][pc % 12]

@@ -83,7 +83,7 @@ def tuning_frequency(samples: np.ndarray, sr: int) -> float:
 
     found = vamp.collect(samples, sr, "nnls-chroma:tuning", output="tuning")["list"]
     hz = float(found[0]["values"][0]) if found else 440.0
-    return hz if np.isfinite(hz) and abs(1200 * np.log2(hz / 440.0)) <= 50 else 440.0
+    return hz if np.isfinite(hz) and abs(theory.cents_from_a440(hz)) <= 50 else 440.0
 
 
 def chordino(samples: np.ndarray, sr: int, duration: float) -> list[ChordSegment]:

@@ -50,7 +50,7 @@ def key_extractor(samples: np.ndarray, sr: int, tuning_hz: float) -> tuple[int, 
     profile, `KEY_FRAME`/`KEY_HOP` (as many seconds at any sample rate) and A4 at
     ``tuning_hz`` (`harmony.tuning_frequency`; at 440 within `TUNING_JND_CENTS`)."""
     frame, hop = (2 * round(n * sr / 44_100 / 2) for n in (KEY_FRAME, KEY_HOP))
-    if abs(1200 * np.log2(tuning_hz / 440.0)) <= TUNING_JND_CENTS:
+    if abs(theory.cents_from_a440(tuning_hz)) <= TUNING_JND_CENTS:
         tuning_hz = 440.0
     extract = essentia_lib.standard().KeyExtractor(
         sampleRate=sr, frameSize=frame, hopSize=hop, tuningFrequency=tuning_hz
