@@ -4,7 +4,8 @@ system's scores on the degraded files next to its scores on the clean ones, in o
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
     python scripts/render_facts_corpus.py --split dev --played  # once: the played copies
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
-        [--variants mp3,mastered,phone,drift,padded,tuned,hall,played] [--systems ours,raw,madmom]
+        [--variants mp3,mastered,phone,drift,padded,tuned,hall,reprise,played]
+        [--systems ours,raw,madmom]
         [--work data/facts-robustness] [--out out/facts-robustness]
 
 Variants (Debian's ffmpeg makes them; the copies go to ``--work/<variant>/<split>``, made
@@ -27,6 +28,10 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
 - hall: heard from the back of a hall: the piece convolved with a room's response (the
   direct sound, then 20 ms on, a tail of noise decaying 60 dB in 2 s and darkening as it
   decays), as much reverberant as direct energy, the truth unchanged;
+- reprise: the piece, 8-12 s of a quiet room (seeded by name), then the piece again from its
+  start, as an album track with a hidden track or a reprise after it, or two movements on one
+  file: the second copy's bars start where its music starts, not where the first copy's bar
+  count would put them; the truth is both copies' (sections not scored, as for padded);
 - played: not a degraded copy but the same scores rendered as players would
   (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
   scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
@@ -57,7 +62,7 @@ FILTERS = {
     "asoftclip=type=tanh,alimiter=limit=-1dB",
     "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",  # each twice: steeper
 }
-VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "tuned", "hall", "played")
+VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "tuned", "hall", "reprise", "played")
 PAD_S = 8.0  # seconds of room noise before and after the music (beyond mir_eval's 5 s trim)
 PAD_NOISE = 1e-4  # its amplitude: -80 dBFS
 DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
@@ -66,6 +71,7 @@ DRIFT_MAX = 0.03  # the tempo stays within this share of the original
 DETUNE_CENTS = (20.0, 45.0)  # the range of a tuned copy's distance from A = 440 Hz
 HALL_RT60 = 2.0  # s for the hall's tail to decay by 60 dB (a concert hall, full)
 HALL_PREDELAY = 0.02  # s from the direct sound to the tail
+REPRISE_GAP_S = (8.0, 12.0)  # the range of the silence between the two copies
 METRICS = [m for m in TARGETS if m not in ("chord_mirex", "section_f_0.5", "meter_exact")]
 
 
@@ -161,6 +167,28 @@ def padded_truth(truth: dict) -> dict:
     return out
 
 
+def reprise_gap(name: str) -> float:
+    """Seconds of silence between a reprise copy's two halves, uniform in `REPRISE_GAP_S`,
+    seeded by name (never a whole number of the piece's bars but by chance)."""
+    return float(seeded(f"{name}-reprise").uniform(*REPRISE_GAP_S))
+
+
+def reprise_truth(truth: dict, gap: float) -> dict:
+    """The truth of the piece, ``gap`` seconds of silence and the piece again: each time also
+    ``duration + gap`` later, no chord in the gap; sections not scored (see `padded_truth`)."""
+    out = dict(truth, sections=None)
+    shift = truth["duration"] + gap
+    for key in ("beats", "downbeats"):
+        out[key] = [*truth[key], *(t + shift for t in truth[key])]
+    for key in ("chords", "keys"):
+        if truth.get(key):
+            again = [[a + shift, b + shift, label] for a, b, label in truth[key]]
+            gap_chord = [[truth["duration"], shift, "N"]] if key == "chords" else []
+            out[key] = [*truth[key], *gap_chord, *again]
+    out["duration"] = 2 * truth["duration"] + gap
+    return out
+
+
 def degrade(src: Path, dst: Path, variant: str) -> None:
     """Write the degraded copy of one rendered piece (audio, then truth: a piece whose truth
     exists is done)."""
@@ -201,6 +229,17 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
         sf.write(wav, heard.astype(np.float32), sr)
         ffmpeg("-i", str(wav), *VORBIS, str(ogg))
         wav.unlink()
+    elif variant == "reprise":
+        import soundfile as sf
+
+        music, sr = sf.read(audio, dtype="float32", always_2d=True)
+        gap = reprise_gap(truth["name"])
+        room = PAD_NOISE * seeded(truth["name"]).standard_normal((round(gap * sr), music.shape[1]))
+        wav = dst.with_suffix(".wav")
+        sf.write(wav, np.concatenate([music, room.astype(np.float32), music]), sr)
+        ffmpeg("-i", str(wav), *VORBIS, str(ogg))
+        wav.unlink()
+        truth = reprise_truth(truth, gap)
     elif variant == "tuned":
         ratio = 2 ** (detune_cents(truth["name"]) / 1200)
         ffmpeg("-i", str(audio), "-af", f"rubberband=pitch={ratio:.6f}", *VORBIS, str(ogg))
