@@ -40,6 +40,19 @@ def test_chunked_tracking_stitches_one_continuous_grid():
     assert beats.bpm == 120.0 and beats.confidence == pytest.approx(0.9)
 
 
+def test_parts_of_a_song_join_into_one_tempo_weighted_by_length():
+    """`rhythm.joined`: the parts' beats in order, tempo and confidence their means weighted
+    by length, a part without beats (tempo 0) left out of both; one part is itself."""
+    a = rhythm.Beats(np.arange(0, 30, 0.5), 120.0, 0.8)
+    b = rhythm.Beats(np.empty(0), 0.0, 0.1)
+    c = rhythm.Beats(np.arange(40, 50, 0.6), 100.0, 0.5)
+    out = rhythm.joined([(a, 3000), (b, 700), (c, 1000)])
+    assert np.array_equal(out.times, np.concatenate([a.times, c.times]))
+    assert out.bpm == pytest.approx(115.0) and out.confidence == pytest.approx(0.725)
+    assert rhythm.joined([(a, 3000)]) is a
+    assert rhythm.joined([(b, 700)]).bpm == 0.0
+
+
 def test_rhythm_option_rejects_unknown_backends():
     from musicflamingo.cli import app
 

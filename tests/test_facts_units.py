@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import mir_eval
 import numpy as np
 import pyloudnorm
@@ -151,6 +153,30 @@ def test_silences_are_the_edges_and_long_gaps_not_a_general_pause():
     quiet = spec.in_silence([1.0, 1.95, 6.5, 11.02, 14.0, 19.0, 22.0])
     assert quiet.tolist() == [True, False, False, False, True, False, True]
     assert features.spectral(np.zeros(5 * sr, np.float32)).silences == []
+    # the 2 s edges are short (a reverb tail, a breath): only the 6 s gap splits the music
+    (s0, e0), (s1, e1) = spec.parts()
+    assert s0 == 0.0 and e1 == pytest.approx(spec.n_frames * frame)
+    margin = features.SILENCE_MARGIN
+    assert e0 == pytest.approx(a1 + margin) and s1 == pytest.approx(b1 - margin)
+
+
+def test_a_hidden_track_after_a_long_silence_starts_its_own_bars(tmp_path):
+    """A song, 7.93 s of silence and the song again (a hidden track): the second copy starts
+    18 bars and 2.5 beats after the first, so the first copy's bar count would put its
+    downbeats mid-bar and its beats between the beats. Each copy gets its own beats and bars."""
+    sr = audio.ANALYSIS_SR
+    truth = json.loads((FIXTURES / "song07_rock_d.json").read_text())
+    length, gap = 24.0, 7.93  # 14 of the song's 1.714 s bars, then 4.6 bars of silence
+    song = audio.load(FIXTURES / "song07_rock_d.ogg", sr).samples[: int(length * sr)]
+    path = tmp_path / "hidden.wav"
+    sf.write(path, np.concatenate([song, np.zeros(int(gap * sr), np.float32), song]), sr)
+    facts = analyze(path, NO_LYRICS)
+    assert facts.meter is not None and facts.meter.beats_per_bar == 4
+    for start in (0.0, length + gap):
+        for kind, found in (("beats", facts.beats), ("downbeats", facts.downbeats)):
+            ref = np.array([t for t in truth[kind] if t < length - 0.2]) + start
+            est = np.array([t for t in found if start <= t < start + length])
+            assert mir_eval.beat.f_measure(ref, est) >= 0.9, (kind, start)
 
 
 def test_chords_rest_in_silences():

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from musicflamingo.facts.features import HOP, SR, Spectral
-from musicflamingo.facts.rhythm import Beats, in_chunks
+from musicflamingo.facts.rhythm import Beats, in_chunks, joined
 
 WEIGHTS = Path(__file__).with_name("beat_model.npz")
 KERNEL = 3
@@ -253,11 +253,12 @@ def _logits(prob: np.ndarray) -> np.ndarray:
 
 def track(spec: Spectral, pitched: bool = True) -> Beats:
     """Beats of the song: the network's beat activation resampled to `DECODER_FPS` and,
-    between the silences before and after the music (`Spectral.sounding`), decoded in
-    5-minute chunks (`decode`, thick where `Spectral.thinness` is 0). Tempo is the median
-    beat interval; confidence the contrast of the beat probability at the beats (its peak
-    within a frame) over the median frame's; no beats where that is under `NO_BEAT` and the
-    sound is not ``pitched``."""
+    in each stretch of music between long silences (`Spectral.parts`: no beat in silence,
+    and a part after a silence finds its own beat), decoded in 5-minute chunks (`decode`,
+    thick where `Spectral.thinness` is 0). Tempo is the median beat interval; confidence the
+    contrast of the beat probability at the beats (its peak within a frame) over the median
+    frame's; no beats where that is under `NO_BEAT` and the sound is not ``pitched``. Parts
+    are summarised as `in_chunks` summarises chunks (weighted by their length)."""
     thick = spec.thinness() == 0
 
     def part(x: np.ndarray) -> Beats:
@@ -271,6 +272,10 @@ def track(spec: Spectral, pitched: bool = True) -> Beats:
             return Beats(np.empty(0), 0.0, contrast)
         return Beats(times, 60.0 / float(np.median(np.diff(times))), contrast)
 
-    start, end = (round(t * DECODER_FPS) for t in spec.sounding())  # no beat in silence
-    found = in_chunks(beat_activation(spec)[start:end], DECODER_FPS, part)
-    return Beats(found.times + start / DECODER_FPS, found.bpm, found.confidence)
+    x = beat_activation(spec)
+    found = []
+    for start, end in spec.parts():
+        a, b = round(start * DECODER_FPS), round(end * DECODER_FPS)
+        beats = in_chunks(x[a:b], DECODER_FPS, part)
+        found.append((Beats(beats.times + a / DECODER_FPS, beats.bpm, beats.confidence), b - a))
+    return joined(found)

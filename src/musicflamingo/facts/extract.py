@@ -23,7 +23,7 @@ from musicflamingo.facts.features import SR as FEATURE_SR
 from musicflamingo.facts.features import Spectral, spectral
 from musicflamingo.facts.forked import Forked
 from musicflamingo.facts.form import estimate_sections
-from musicflamingo.facts.meter import estimate_meter
+from musicflamingo.facts.meter import bars_by_part
 from musicflamingo.facts.schema import SongFacts
 from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key, key_changes
 
@@ -155,7 +155,7 @@ def analyze(
         with t.stage("meter"):
             changes = harmony.chord_changes(facts.chords)
             half_bars = config.beat_tracker != LEARNED  # see estimate_meter
-            result = estimate_meter(beats.times, spec, changes, half_bars)
+            result = bars_by_part(beats.times, spec, changes, half_bars)
         if result is None:
             facts.beats = [round(float(b), 3) for b in beats.times]
             facts.undetected["meter"] = "too few beats"

@@ -109,17 +109,22 @@ class Spectral:
                 spans.append((start, end))
         return spans
 
-    def sounding(self) -> tuple[float, float]:
-        """(start, end) in s of the music: the file without a silence of at least
-        `INNER_SILENCE` seconds at either end (`silences`; `SILENCE_MARGIN` kept of it). A
-        shorter one (a reverb tail, a breath before the downbeat) is the music's own."""
-        start, end = 0.0, self.n_frames * HOP / SR
-        long = [(a, b) for a, b in self.silences if b - a >= INNER_SILENCE]
-        if long and long[0][0] == 0:
-            start = long[0][1] - SILENCE_MARGIN
-        if long and long[-1][1] >= end and long[-1][0] > 0:
-            end = long[-1][0] + SILENCE_MARGIN
-        return start, end
+    def parts(self) -> list[tuple[float, float]]:
+        """(start, end) in s of each stretch of music: the file without its silences of at
+        least `INNER_SILENCE` seconds (`silences`; `SILENCE_MARGIN` kept of each), so one
+        part but for a hidden track or movements on one file. A shorter silence (a reverb
+        tail, a breath before the downbeat, a general pause) is the music's own."""
+        start, last = 0.0, self.n_frames * HOP / SR
+        out = []
+        for a, b in self.silences:
+            if b - a < INNER_SILENCE:
+                continue
+            if a > start:
+                out.append((start, a + SILENCE_MARGIN))
+            start = b - SILENCE_MARGIN if b < last else last
+        if start < last:
+            out.append((start, last))
+        return out
 
     def in_silence(self, times: np.ndarray | list[float]) -> np.ndarray:
         """Which of ``times`` (s) lie in `silences`, more than `SILENCE_MARGIN` from the

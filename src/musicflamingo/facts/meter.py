@@ -108,14 +108,17 @@ class Candidates:
     triple: bool  # the beat divides in three
 
 
-def candidates(beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray) -> Candidates:
-    """Every (bar length, phase) the beats allow, with its features (`feature_names`)."""
+def candidates(
+    beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray, after: float = 0.0
+) -> Candidates:
+    """Every (bar length, phase) the beats allow, with its features (`feature_names`); the
+    music starts at or after ``after`` s (`start_beat`)."""
     changed = changes_at(beats, chord_changes)
     cues = beat_cues(beats, spec, changed)
     n = len(beats)
     ibi = float(np.median(np.diff(beats)))
     triple = subdivision_is_triple(beats, spec)
-    first = start_beat(beats, spec)
+    first = start_beat(beats, spec, after)
     names = base_names()
     bars, rows = [], []
     for p in BAR_LENGTHS:
@@ -172,27 +175,33 @@ def two_beats_per_bar(beats: np.ndarray, downbeats: np.ndarray) -> np.ndarray:
     return np.concatenate([[lead], out]) if lead >= beats[0] - 1e-6 else out
 
 
-def start_beat(beats: np.ndarray, spec: Spectral) -> int:
+def start_beat(beats: np.ndarray, spec: Spectral, after: float = 0.0) -> int:
     """Index on the beat grid (extended back, so possibly negative: trackers often leave out
-    the first note's beat) of the first beat at or after where the music starts. A tune's
-    pickup of a note or two, shorter than a beat, leads into it."""
-    loud = np.flatnonzero(spec.loud(START_DB))
+    the first note's beat) of the first beat at or after where the music starts (its first
+    loud frame at or after ``after`` s). A tune's pickup of a note or two, shorter than a
+    beat, leads into it."""
+    loud = np.flatnonzero(spec.loud(START_DB)[spec.frame_of(after) :]) + spec.frame_of(after)
     start = loud[0] * HOP / SR if len(loud) else beats[0]
     return int(np.ceil((start - beats[0]) / np.median(np.diff(beats)) - ON_BEAT))
 
 
 def estimate_meter(
-    beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray, half_bars: bool = False
+    beats: np.ndarray,
+    spec: Spectral,
+    chord_changes: np.ndarray,
+    half_bars: bool = False,
+    after: float = 0.0,
 ) -> MeterResult | None:
     """Bar length and phase from the beat grid's cues; the confidence is the model's
     probability of the bar length. ``half_bars``: the beats come from a tracker that may
     follow the quarter notes of 6/8 (essentia's, madmom's), so a three-beat bar whose
     midpoint is struck harder than its beats (`half_bar_is_a_beat`) becomes two dotted
     quarters; the learned network's beats are not regrouped so (on the dev sets that rule
-    fired only on 3/4 polonaises, whose mid-bar accent is a rhythm, not a beat)."""
+    fired only on 3/4 polonaises, whose mid-bar accent is a rhythm, not a beat). The music
+    starts at or after ``after`` s."""
     if len(beats) < 8:
         return None
-    found = candidates(beats, spec, chord_changes)
+    found = candidates(beats, spec, chord_changes, after)
     if not found.bars:
         return None
     score = found.features @ model_weights()
@@ -224,3 +233,33 @@ def estimate_meter(
         confidence=round(confidence, 3),
     )
     return MeterResult(meter=meter, beats=beats, downbeats=beats[phase::p])
+
+
+def bars_by_part(
+    beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray, half_bars: bool = False
+) -> MeterResult | None:
+    """`estimate_meter` in each stretch of music between long silences (`Spectral.parts`: a
+    hidden track, movements on one file), so each part's bars start where its music starts,
+    not where the bar count of the part before would put them. Beats in those silences are
+    left out; the song's meter is that of the part with the most beats, and a part with too
+    few beats for bars keeps its beats without downbeats."""
+    parts = spec.parts()
+    if len(parts) == 1:
+        return estimate_meter(beats, spec, chord_changes, half_bars)
+    found, kept, downbeats = [], [], []
+    for i, (start, end) in enumerate(parts):  # beats before the first part or after the last
+        inside = beats[  # part are in an edge silence: they go with it, as for one part
+            ((beats >= start) | (i == 0)) & ((beats < end) | (i == len(parts) - 1))
+        ]
+        bars = estimate_meter(inside, spec, chord_changes, half_bars, start if i else 0.0)
+        if bars is not None:
+            found.append(bars)
+            downbeats.append(bars.downbeats)
+        kept.append(inside if bars is None else bars.beats)
+    if not found:
+        return None
+    return MeterResult(
+        meter=max(found, key=lambda r: len(r.beats)).meter,
+        beats=np.concatenate(kept),
+        downbeats=np.concatenate(downbeats),
+    )

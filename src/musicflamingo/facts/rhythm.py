@@ -79,6 +79,21 @@ def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]
     return Beats(beats, bpm, conf)
 
 
+def joined(parts: list[tuple[Beats, int]]) -> Beats:
+    """The beats of consecutive parts of a song, each given with its length (any unit):
+    tempo and confidence are their length-weighted means over the parts with beats."""
+    if len(parts) == 1:
+        return parts[0][0]
+    with_beats = [(b, n) for b, n in parts if b.bpm > 0]
+    times = np.concatenate([b.times for b, _ in parts])
+    if not with_beats:
+        return Beats(times, 0.0, 0.0)
+    weights = [n for _, n in with_beats]
+    bpm = float(np.average([b.bpm for b, _ in with_beats], weights=weights))
+    conf = float(np.average([b.confidence for b, _ in with_beats], weights=weights))
+    return Beats(times, bpm, conf)
+
+
 def essentia_beats(
     samples: np.ndarray, sr: int, tempo_range: tuple[float, float] | None = None
 ) -> Beats:
