@@ -4,7 +4,7 @@ system's scores on the degraded files next to its scores on the clean ones, in o
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
     python scripts/render_facts_corpus.py --split dev --played  # once: the played copies
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
-        [--variants mp3,mastered,phone,drift,padded,tuned,hall,reprise,played]
+        [--variants mp3,mastered,phone,drift,padded,tuned,hall,reprise,faded,played]
         [--systems ours,raw,madmom]
         [--work data/facts-robustness] [--out out/facts-robustness]
 
@@ -32,6 +32,8 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
   start, as an album track with a hidden track or a reprise after it, or two movements on one
   file: the second copy's bars start where its music starts, not where the first copy's bar
   count would put them; the truth is both copies' (sections not scored, as for padded);
+- faded: the last 12 s faded out, linear in amplitude (a studio fade or a radio edit: -6 dB
+  halfway, -20 dB 1.2 s before the end), the truth unchanged (every beat in it is audible);
 - played: not a degraded copy but the same scores rendered as players would
   (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
   scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
@@ -62,7 +64,18 @@ FILTERS = {
     "asoftclip=type=tanh,alimiter=limit=-1dB",
     "phone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",  # each twice: steeper
 }
-VARIANTS = ("mp3", "mastered", "phone", "drift", "padded", "tuned", "hall", "reprise", "played")
+VARIANTS = (
+    "mp3",
+    "mastered",
+    "phone",
+    "drift",
+    "padded",
+    "tuned",
+    "hall",
+    "reprise",
+    "faded",
+    "played",
+)
 PAD_S = 8.0  # seconds of room noise before and after the music (beyond mir_eval's 5 s trim)
 PAD_NOISE = 1e-4  # its amplitude: -80 dBFS
 DRIFT_STEP_S = 4.0  # seconds of the original between tempo steps
@@ -72,6 +85,7 @@ DETUNE_CENTS = (20.0, 45.0)  # the range of a tuned copy's distance from A = 440
 HALL_RT60 = 2.0  # s for the hall's tail to decay by 60 dB (a concert hall, full)
 HALL_PREDELAY = 0.02  # s from the direct sound to the tail
 REPRISE_GAP_S = (8.0, 12.0)  # the range of the silence between the two copies
+FADE_S = 12.0  # s of the fade-out at the end of the faded copy
 METRICS = [m for m in TARGETS if m not in ("chord_mirex", "section_f_0.5", "meter_exact")]
 
 
@@ -240,6 +254,12 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
         ffmpeg("-i", str(wav), *VORBIS, str(ogg))
         wav.unlink()
         truth = reprise_truth(truth, gap)
+    elif variant == "faded":
+        import soundfile as sf
+
+        end = sf.info(audio).duration
+        fade = f"afade=t=out:st={max(0.0, end - FADE_S):.3f}:d={FADE_S}"
+        ffmpeg("-i", str(audio), "-af", fade, *VORBIS, str(ogg))
     elif variant == "tuned":
         ratio = 2 ** (detune_cents(truth["name"]) / 1200)
         ffmpeg("-i", str(audio), "-af", f"rubberband=pitch={ratio:.6f}", *VORBIS, str(ogg))
