@@ -4,7 +4,7 @@ system's scores on the degraded files next to its scores on the clean ones, in o
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
     python scripts/render_facts_corpus.py --split dev --played  # once: the played copies
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
-        [--variants mp3,mastered,phone,drift,padded,tuned,hall,reprise,faded,played]
+        [--variants mp3,mastered,phone,drift,padded,tuned,hall,reprise,faded,live,played]
         [--systems ours,raw,madmom]
         [--work data/facts-robustness] [--out out/facts-robustness]
 
@@ -34,6 +34,9 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
   count would put them; the truth is both copies' (sections not scored, as for padded);
 - faded: the last 12 s faded out, linear in amplitude (a studio fade or a radio edit: -6 dB
   halfway, -20 dB 1.2 s before the end), the truth unchanged (every beat in it is audible);
+- live: a live take: 6 s of applause before the music, 8 s after it, as loud as the music
+  less 6 dB (`applause`: 40 people clapping out of step), and a crowd's murmur under all of
+  it 30 dB down (seeded by name); the truth's times shift, no chord in the applause;
 - played: not a degraded copy but the same scores rendered as players would
   (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
   scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
@@ -74,6 +77,7 @@ VARIANTS = (
     "hall",
     "reprise",
     "faded",
+    "live",
     "played",
 )
 PAD_S = 8.0  # seconds of room noise before and after the music (beyond mir_eval's 5 s trim)
@@ -86,6 +90,10 @@ HALL_RT60 = 2.0  # s for the hall's tail to decay by 60 dB (a concert hall, full
 HALL_PREDELAY = 0.02  # s from the direct sound to the tail
 REPRISE_GAP_S = (8.0, 12.0)  # the range of the silence between the two copies
 FADE_S = 12.0  # s of the fade-out at the end of the faded copy
+LIVE_BEFORE_S, LIVE_AFTER_S = 6.0, 8.0  # s of applause before and after the music
+APPLAUSE_DB = -6.0  # the applause's RMS against the music's
+CROWD_DB = -30.0  # the crowd's murmur under the music, against the music's RMS
+CLAPPERS = 40
 METRICS = [m for m in TARGETS if m not in ("chord_mirex", "section_f_0.5", "meter_exact")]
 
 
@@ -164,21 +172,83 @@ def hall_response(sr: int) -> np.ndarray:
     return np.concatenate([[1.0], np.zeros(int(HALL_PREDELAY * sr) - 1), smooth])
 
 
-def padded_truth(truth: dict) -> dict:
-    """The truth of the padded audio: every time `PAD_S` later, no chord in the padding. Its
-    sections are not scored: the padding is no part of the music's form, and a system's first
-    and last sections may take it in or leave it out."""
+def shifted_truth(truth: dict, before: float, after: float) -> dict:
+    """The truth of the music with ``before`` s of something else before it and ``after`` s
+    after it: every time ``before`` later, no chord outside the music. Its sections are not
+    scored: what surrounds the music is no part of its form, and a system's first and last
+    sections may take it in or leave it out."""
     out = dict(truth, sections=None)
     for key in ("beats", "downbeats"):
-        out[key] = [t + PAD_S for t in truth[key]]
+        out[key] = [t + before for t in truth[key]]
     for key in ("chords", "keys"):
         if truth.get(key):
-            out[key] = [[a + PAD_S, b + PAD_S, label] for a, b, label in truth[key]]
-    end = truth["duration"] + PAD_S
+            out[key] = [[a + before, b + before, label] for a, b, label in truth[key]]
+    end = truth["duration"] + before
     if truth.get("chords"):
-        out["chords"] = [[0.0, PAD_S, "N"], *out["chords"], [end, end + PAD_S, "N"]]
-    out["duration"] = end + PAD_S
+        out["chords"] = [[0.0, before, "N"], *out["chords"], [end, end + after, "N"]]
+    out["duration"] = end + after
     return out
+
+
+def applause(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Applause, unit RMS: `CLAPPERS` people out of step, each clapping 3-5 times a second
+    with 15 % jitter; a clap is a burst of noise decaying in about 5 ms, through the clapper's
+    own band (hands differ: an octave around 1-3 kHz)."""
+    import scipy.signal
+
+    n = round(seconds * sr)
+    burst = rng.standard_normal(round(0.03 * sr)) * np.exp(
+        -np.arange(round(0.03 * sr)) / (0.005 * sr)
+    )
+    out = np.zeros(n)
+    for _ in range(CLAPPERS):
+        period = 1 / rng.uniform(3.0, 5.0)
+        gaps = period * (1 + 0.15 * rng.standard_normal(int(seconds / period) + 2))
+        times = rng.uniform(0, period) + np.cumsum(np.abs(gaps))
+        train = np.zeros(n)
+        train[(times[times < seconds] * sr).astype(int)] = rng.uniform(
+            0.5, 1.0, (times < seconds).sum()
+        )
+        centre = rng.uniform(1000.0, 3000.0)
+        band = scipy.signal.butter(
+            2, [centre / 1.41, centre * 1.41], "bandpass", fs=sr, output="sos"
+        )
+        out += scipy.signal.sosfilt(band, scipy.signal.fftconvolve(train, burst)[:n])
+    return out / np.sqrt(np.mean(out**2))
+
+
+def murmur(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A crowd's murmur, unit RMS: noise in the voice band (150-1500 Hz)."""
+    import scipy.signal
+
+    band = scipy.signal.butter(2, [150.0, 1500.0], "bandpass", fs=sr, output="sos")
+    out = scipy.signal.sosfilt(band, rng.standard_normal(round(seconds * sr)))
+    return out / np.sqrt(np.mean(out**2))
+
+
+def live_take(music: np.ndarray, sr: int, name: str) -> np.ndarray:
+    """``music`` (samples, channels) as a live take: applause before and after it (each
+    dying away over its last 1.5 s, rising over its first 0.5 s), murmur under it all."""
+    rng = seeded(f"{name}-live")
+    mono = music.mean(axis=1)
+    level = float(np.sqrt(np.mean(mono[np.abs(mono) > 1e-4] ** 2)))  # the music's RMS
+    before, after = round(LIVE_BEFORE_S * sr), round(LIVE_AFTER_S * sr)
+    total = before + len(music) + after
+    crowd = level * 10 ** (CROWD_DB / 20) * murmur(total / sr, sr, rng)
+    clap = level * 10 ** (APPLAUSE_DB / 20)
+    head = (
+        clap
+        * applause(LIVE_BEFORE_S, sr, rng)
+        * np.clip((before - np.arange(before)) / (1.5 * sr), 0, 1)
+    )
+    ramp = np.minimum(np.arange(after) / (0.5 * sr), (after - np.arange(after)) / (1.5 * sr))
+    tail = clap * applause(LIVE_AFTER_S, sr, rng) * np.clip(ramp, 0, 1)
+    mixed = np.zeros((total, music.shape[1]))
+    mixed[before : before + len(music)] = music
+    mixed += crowd[:, None]
+    mixed[:before] += head[:, None]
+    mixed[before + len(music) :] += tail[:, None]
+    return mixed / max(1.0, float(np.abs(mixed).max()) / 0.99)
 
 
 def reprise_gap(name: str) -> float:
@@ -189,7 +259,7 @@ def reprise_gap(name: str) -> float:
 
 def reprise_truth(truth: dict, gap: float) -> dict:
     """The truth of the piece, ``gap`` seconds of silence and the piece again: each time also
-    ``duration + gap`` later, no chord in the gap; sections not scored (see `padded_truth`)."""
+    ``duration + gap`` later, no chord in the gap; sections not scored (see `shifted_truth`)."""
     out = dict(truth, sections=None)
     shift = truth["duration"] + gap
     for key in ("beats", "downbeats"):
@@ -231,7 +301,7 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
         ffmpeg(
             "-i", str(audio), "-f", "lavfi", "-i", room, "-filter_complex", mix, *VORBIS, str(ogg)
         )
-        truth = padded_truth(truth)
+        truth = shifted_truth(truth, PAD_S, PAD_S)
     elif variant == "hall":
         import scipy.signal
         import soundfile as sf
@@ -260,6 +330,15 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
         end = sf.info(audio).duration
         fade = f"afade=t=out:st={max(0.0, end - FADE_S):.3f}:d={FADE_S}"
         ffmpeg("-i", str(audio), "-af", fade, *VORBIS, str(ogg))
+    elif variant == "live":
+        import soundfile as sf
+
+        music, sr = sf.read(audio, dtype="float64", always_2d=True)
+        wav = dst.with_suffix(".wav")
+        sf.write(wav, live_take(music, sr, truth["name"]).astype(np.float32), sr)
+        ffmpeg("-i", str(wav), *VORBIS, str(ogg))
+        wav.unlink()
+        truth = shifted_truth(truth, LIVE_BEFORE_S, LIVE_AFTER_S)
     elif variant == "tuned":
         ratio = 2 ** (detune_cents(truth["name"]) / 1200)
         ffmpeg("-i", str(audio), "-af", f"rubberband=pitch={ratio:.6f}", *VORBIS, str(ogg))
