@@ -45,8 +45,8 @@ from tqdm import tqdm
 
 from musicflamingo import audio
 from musicflamingo.facts import beat_model, harmony, meter
-from musicflamingo.facts.features import SR, spectral
-from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key
+from musicflamingo.facts.features import MIN_TONALNESS, SR, spectral
+from musicflamingo.facts.tonality import estimate_key
 from musicflamingo.theory import parse_meter
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,6 +13,7 @@ LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "4.1", 6: "5.1", 7: "
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "fixtures"
 DEMO = ROOT / "examples" / "demo" / "demo.mp3"
+DRUM_INTRO = ROOT / "tests" / "data" / "drum_intro.ogg"  # scripts/render_drum_intro.py
 
 
 def fixture_names() -> list[str]:
@@ -80,3 +81,20 @@ def video_only(path: Path, seconds: float = 1.0) -> Path:
             out.mux(v.encode(img))
         out.mux(v.encode(None))
     return path
+
+
+def applause(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    """Applause (float32, peak 1): 40 people clapping out of step, 3-5 claps a second each;
+    a clap is a bright burst of noise decaying in 5 ms."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    clicks = np.zeros(n)
+    for _ in range(40):
+        period = 1 / rng.uniform(3.0, 5.0)
+        times = rng.uniform(0, period) + np.cumsum(period * rng.uniform(0.85, 1.15, n // sr * 6))
+        clicks[(times[times < seconds] * sr).astype(int)] += rng.uniform(0.5, 1.0)
+    burst = np.diff(rng.standard_normal(int(0.03 * sr) + 1)) * np.exp(
+        -np.arange(int(0.03 * sr)) / (0.005 * sr)
+    )
+    out = np.convolve(clicks, burst)[:n]
+    return (out / np.abs(out).max()).astype(np.float32)

@@ -9,7 +9,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile as sf
-from media import FIXTURES, tone
+from media import DRUM_INTRO, FIXTURES, applause, tone
 
 from musicflamingo import audio
 from musicflamingo.facts import features, harmony
@@ -177,6 +177,49 @@ def test_a_hidden_track_after_a_long_silence_starts_its_own_bars(tmp_path):
             ref = np.array([t for t in truth[kind] if t < length - 0.2]) + start
             est = np.array([t for t in found if start <= t < start + length])
             assert mir_eval.beat.f_measure(ref, est) >= 0.9, (kind, start)
+
+
+def _rock_with(before: np.ndarray, after: np.ndarray, path) -> tuple[dict, float, float]:
+    """The first 24 s of a 140 BPM 4/4 band fixture with ``before`` and ``after`` around it
+    (at `audio.ANALYSIS_SR`), written to ``path``: (truth, where the song starts, its end)."""
+    sr = audio.ANALYSIS_SR
+    song = audio.load(FIXTURES / "song07_rock_d.ogg", sr).samples[: 24 * sr]
+    level = np.sqrt(np.mean(song**2))
+    around = [x * level / np.sqrt(np.mean(x**2)) / 2 for x in (before, after)]  # 6 dB down
+    sf.write(path, np.concatenate([around[0], song, around[1]]), sr)
+    truth = json.loads((FIXTURES / "song07_rock_d.json").read_text())
+    return truth, len(before) / sr, len(before) / sr + 24.0
+
+
+def test_applause_around_a_live_song_gets_no_beats(tmp_path):
+    """A live take: 6 s of applause before the song and 7 s after it, 6 dB under the music.
+    The applause is unpitched and the network hears no beat on the song's grid there: no
+    beat or downbeat falls in it, and the song's bars start where it does."""
+    sr = audio.ANALYSIS_SR
+    truth, start, end = _rock_with(applause(6.0, sr), applause(7.0, sr, 1), tmp_path / "live.wav")
+    facts = analyze(tmp_path / "live.wav", NO_LYRICS)
+    assert facts.meter is not None and facts.meter.beats_per_bar == 4
+    beats, downbeats = np.asarray(facts.beats), np.asarray(facts.downbeats)
+    assert beats.min() > start - 0.2 and beats.max() < end + 0.5
+    for kind, found in (("beats", beats), ("downbeats", downbeats)):
+        ref = np.array([t for t in truth[kind] if t < 23.8]) + start
+        assert mir_eval.beat.f_measure(ref, found) >= 0.9, kind
+
+
+def test_a_drum_intro_keeps_its_beats(tmp_path):
+    """Two bars of a General MIDI kit alone on the song's grid before it (rendered by
+    scripts/render_drum_intro.py): the network hears the song's beat there, so the intro
+    keeps its beats and bars."""
+    sr = audio.ANALYSIS_SR
+    beat = 60 / 140
+    intro = audio.load(DRUM_INTRO, sr).samples
+    truth, start, _ = _rock_with(intro, np.zeros(sr, np.float32), tmp_path / "intro.wav")
+    facts = analyze(tmp_path / "intro.wav", NO_LYRICS)
+    found = np.asarray([b for b in facts.beats if b < start - 0.2])
+    assert mir_eval.beat.f_measure(np.arange(8) * beat, found) >= 0.9
+    song = np.array([t for t in truth["downbeats"] if t < 23.8]) + start
+    ref = np.concatenate([[0.0, 4 * beat], song])
+    assert mir_eval.beat.f_measure(ref, np.asarray(facts.downbeats)) >= 0.9
 
 
 def test_chords_rest_in_silences():

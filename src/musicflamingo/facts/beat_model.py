@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicflamingo.facts.features import HOP, SR, Spectral
+from musicflamingo.facts.features import HOP, SILENCE_MARGIN, SR, Spectral
 from musicflamingo.facts.rhythm import Beats, in_chunks, joined
 
 WEIGHTS = Path(__file__).with_name("beat_model.npz")
@@ -73,6 +73,10 @@ OFF_GRID = 0.15
 DETOUR_BEATS = 4
 STEADY_SHARE = 0.65
 DETOUR_SPREAD = 0.25
+# An unpitched stretch at least this long (s) at either end of a part (applause, a crowd) in
+# which the network does not hear the music's beat is no part of the music: about a bar at a
+# moderate tempo (a shorter one costs a beat or two).
+UNPITCHED_EDGE = 2.0
 
 
 def model_inputs(spec: Spectral) -> np.ndarray:
@@ -251,14 +255,52 @@ def _logits(prob: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def hears_beat(x: np.ndarray, grid: np.ndarray) -> bool:
+    """Does the activation ``x`` (at `DECODER_FPS`) on the beats ``grid`` (s, evenly spaced)
+    stand out by at least `NO_BEAT` from that between them (a third, half and two thirds of
+    the way)? Noise dense with onsets (applause) peaks as often off the grid as on it."""
+    if len(grid) < 2:
+        return False
+    period = abs(float(grid[1] - grid[0]))
+    off = np.mean([_peaks_at(x, grid + f * period).mean() for f in (1 / 3, 1 / 2, 2 / 3)])
+    return float(_peaks_at(x, grid).mean()) - float(off) >= NO_BEAT
+
+
+def music_span(
+    x: np.ndarray, times: np.ndarray, spec: Spectral, start: float, end: float
+) -> tuple[float, float]:
+    """The part [start, end) (s) without an unpitched stretch of at least `UNPITCHED_EDGE`
+    seconds at either end (before its first or after its last pitched frame,
+    `Spectral.pitched_span`) in which the network does not hear the music's beat: its
+    activation at the beat grid of the music's first (last) eight beats, carried on into the
+    stretch from the second beat beyond the music (the first may hold the music's own attack
+    or release), against that between those beats (`hears_beat`). Applause or a crowd goes; a
+    drum intro, on the music's grid, stays."""
+    pitched = spec.pitched_span(start, end)
+    inside = times[(times >= pitched[0]) & (times <= pitched[1])] if pitched else times[:0]
+    if pitched is None or len(inside) < 9:
+        return start, end
+    first, last = pitched
+    if first - start >= UNPITCHED_EDGE:
+        period = float(np.median(np.diff(inside[:9])))
+        if not hears_beat(x, np.arange(inside[0] - 2 * period, start, -period)):
+            start = first - SILENCE_MARGIN
+    if end - last >= UNPITCHED_EDGE:
+        period = float(np.median(np.diff(inside[-9:])))
+        if not hears_beat(x, np.arange(inside[-1] + 2 * period, end, period)):
+            end = last + SILENCE_MARGIN
+    return start, end
+
+
 def track(spec: Spectral, pitched: bool = True) -> Beats:
     """Beats of the song: the network's beat activation resampled to `DECODER_FPS` and,
     in each stretch of music between long silences (`Spectral.parts`: no beat in silence,
-    and a part after a silence finds its own beat), decoded in 5-minute chunks (`decode`,
-    thick where `Spectral.thinness` is 0). Tempo is the median beat interval; confidence the
-    contrast of the beat probability at the beats (its peak within a frame) over the median
-    frame's; no beats where that is under `NO_BEAT` and the sound is not ``pitched``. Parts
-    are summarised as `in_chunks` summarises chunks (weighted by their length)."""
+    and a part after a silence finds its own beat) without applause at its ends
+    (`music_span`), decoded in 5-minute chunks (`decode`, thick where `Spectral.thinness`
+    is 0). Tempo is the median beat interval; confidence the contrast of the beat probability
+    at the beats (its peak within a frame) over the median frame's; no beats where that is
+    under `NO_BEAT` and the sound is not ``pitched``. Parts are summarised as `in_chunks`
+    summarises chunks (weighted by their length); ``parts`` are the stretches decoded."""
     thick = spec.thinness() == 0
 
     def part(x: np.ndarray) -> Beats:
@@ -272,10 +314,17 @@ def track(spec: Spectral, pitched: bool = True) -> Beats:
             return Beats(np.empty(0), 0.0, contrast)
         return Beats(times, 60.0 / float(np.median(np.diff(times))), contrast)
 
+    def stretch(x: np.ndarray, start: float, end: float) -> tuple[Beats, int]:
+        a, b = round(start * DECODER_FPS), round(end * DECODER_FPS)
+        found = in_chunks(x[a:b], DECODER_FPS, part)
+        return Beats(
+            found.times + a / DECODER_FPS, found.bpm, found.confidence, [(start, end)]
+        ), b - a
+
     x = beat_activation(spec)
     found = []
     for start, end in spec.parts():
-        a, b = round(start * DECODER_FPS), round(end * DECODER_FPS)
-        beats = in_chunks(x[a:b], DECODER_FPS, part)
-        found.append((Beats(beats.times + a / DECODER_FPS, beats.bpm, beats.confidence), b - a))
+        beats, length = stretch(x, start, end)
+        music = music_span(x, beats.times, spec, start, end)
+        found.append((beats, length) if music == (start, end) else stretch(x, *music))
     return joined(found)

@@ -19,13 +19,13 @@ import numpy as np
 from musicflamingo import audio as audio_io
 from musicflamingo.facts import beat_model, harmony, lyrics, madmom_rhythm, rhythm
 from musicflamingo.facts.dynamics import GATE_BLOCK, LoudnessMeter, is_silent
+from musicflamingo.facts.features import MIN_TONALNESS, Spectral, spectral
 from musicflamingo.facts.features import SR as FEATURE_SR
-from musicflamingo.facts.features import Spectral, spectral
 from musicflamingo.facts.forked import Forked
 from musicflamingo.facts.form import estimate_sections
 from musicflamingo.facts.meter import bars_by_part
 from musicflamingo.facts.schema import SongFacts
-from musicflamingo.facts.tonality import MIN_TONALNESS, estimate_key, key_changes
+from musicflamingo.facts.tonality import estimate_key, key_changes
 
 T = TypeVar("T")
 
@@ -155,7 +155,8 @@ def analyze(
         with t.stage("meter"):
             changes = harmony.chord_changes(facts.chords)
             half_bars = config.beat_tracker != LEARNED  # see estimate_meter
-            result = bars_by_part(beats.times, spec, changes, half_bars)
+            parts = beats.parts or spec.parts()  # a tracker of the samples: the silences'
+            result = bars_by_part(beats.times, parts, spec, changes, half_bars)
         if result is None:
             facts.beats = [round(float(b), 3) for b in beats.times]
             facts.undetected["meter"] = "too few beats"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicflamingo.facts.smoothing import moving_mean
+from musicflamingo.facts.smoothing import moving_mean, moving_median
 
 SR = 22_050
 N_FFT = 2048
@@ -34,6 +34,7 @@ SILENCE_DB = 60.0  # below the loudest frame: a room's noise floor, nothing of t
 # the facts corpus's pauses (at most 1.1 s) are all shorter.
 INNER_SILENCE = 5.0
 SILENCE_MARGIN = 0.1  # s
+MIN_TONALNESS = 0.1  # share of energy in spectral peaks; below it (noise, drums): unpitched
 
 
 def librosa_filters() -> dict[str, np.ndarray]:
@@ -125,6 +126,18 @@ class Spectral:
         if start < last:
             out.append((start, last))
         return out
+
+    def pitched_span(self, start: float, end: float) -> tuple[float, float] | None:
+        """(first, last) time (s) in [start, end) of a pitched frame: within 40 dB of the
+        loudest, its 1 s median `tonalness` at least `MIN_TONALNESS` (a drum hit's frames dip,
+        a clap's rise; the median keeps the music's edges); None if there is none."""
+        lo, hi = (int(v) for v in self.frame_of(np.array([start, end])))
+        loud = self.loud(40.0)[lo:hi]
+        tonal = moving_median(self.tonalness, round(SR / HOP))[lo:hi] >= MIN_TONALNESS
+        found = np.flatnonzero(loud & tonal)
+        if not len(found):
+            return None
+        return (lo + found[0]) * HOP / SR, (lo + found[-1]) * HOP / SR
 
     def in_silence(self, times: np.ndarray | list[float]) -> np.ndarray:
         """Which of ``times`` (s) lie in `silences`, more than `SILENCE_MARGIN` from the

@@ -236,22 +236,23 @@ def estimate_meter(
 
 
 def bars_by_part(
-    beats: np.ndarray, spec: Spectral, chord_changes: np.ndarray, half_bars: bool = False
+    beats: np.ndarray,
+    parts: list[tuple[float, float]],
+    spec: Spectral,
+    chord_changes: np.ndarray,
+    half_bars: bool = False,
 ) -> MeterResult | None:
-    """`estimate_meter` in each stretch of music between long silences (`Spectral.parts`: a
-    hidden track, movements on one file), so each part's bars start where its music starts,
-    not where the bar count of the part before would put them. Beats in those silences are
-    left out; the song's meter is that of the part with the most beats, and a part with too
-    few beats for bars keeps its beats without downbeats."""
-    parts = spec.parts()
-    if len(parts) == 1:
-        return estimate_meter(beats, spec, chord_changes, half_bars)
+    """`estimate_meter` in each stretch of music the beats were tracked in (``parts``, s:
+    `Spectral.parts` split a hidden track or movements on one file at long silences;
+    `beat_model.music_span` leaves out applause), each from where its music starts, so a
+    part's bars start there, not where the bar count of the part before would put them.
+    Beats between parts are left out (those before the first or after the last go with it);
+    the song's meter is that of the part with the most beats, and a part with too few beats
+    for bars keeps its beats without downbeats."""
     found, kept, downbeats = [], [], []
-    for i, (start, end) in enumerate(parts):  # beats before the first part or after the last
-        inside = beats[  # part are in an edge silence: they go with it, as for one part
-            ((beats >= start) | (i == 0)) & ((beats < end) | (i == len(parts) - 1))
-        ]
-        bars = estimate_meter(inside, spec, chord_changes, half_bars, start if i else 0.0)
+    for i, (start, end) in enumerate(parts):
+        inside = beats[((beats >= start) | (i == 0)) & ((beats < end) | (i == len(parts) - 1))]
+        bars = estimate_meter(inside, spec, chord_changes, half_bars, start)
         if bars is not None:
             found.append(bars)
             downbeats.append(bars.downbeats)

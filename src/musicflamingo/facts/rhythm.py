@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +46,7 @@ class Beats:
     times: np.ndarray
     bpm: float
     confidence: float
+    parts: list[tuple[float, float]] = field(default_factory=list)  # (s) tracked; [] unknown
 
 
 def in_chunks(samples: np.ndarray, sr: int, track: Callable[[np.ndarray], Beats]) -> Beats:
@@ -86,12 +87,13 @@ def joined(parts: list[tuple[Beats, int]]) -> Beats:
         return parts[0][0]
     with_beats = [(b, n) for b, n in parts if b.bpm > 0]
     times = np.concatenate([b.times for b, _ in parts])
+    spans = [span for b, _ in parts for span in b.parts]
     if not with_beats:
-        return Beats(times, 0.0, 0.0)
+        return Beats(times, 0.0, 0.0, spans)
     weights = [n for _, n in with_beats]
     bpm = float(np.average([b.bpm for b, _ in with_beats], weights=weights))
     conf = float(np.average([b.confidence for b, _ in with_beats], weights=weights))
-    return Beats(times, bpm, conf)
+    return Beats(times, bpm, conf, spans)
 
 
 def essentia_beats(

@@ -16,7 +16,6 @@ from musicflamingo.theory import pitch_class, tonic_name
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MIN_STRENGTH = 0.35  # essentia key strength below this: no reliable tonal centre
-MIN_TONALNESS = 0.1  # share of energy in spectral peaks; below it (noise, drums): no key
 # KeyExtractor's frame and hop at 44.1 kHz (scaled at other rates to keep their seconds).
 # Its default 4096/4096 resolves 10.8 Hz, under a semitone below 190 Hz: on the dev split
 # 8192/4096 scored 0.973 (MIREX weighted) against 0.905, solo fiddle tunes 0.91 against 0.63.
