@@ -128,11 +128,12 @@ class Spectral:
         return out
 
     def pitched_span(self, start: float, end: float) -> tuple[float, float] | None:
-        """(first, last) time (s) in [start, end) of a pitched frame: within 40 dB of the
-        loudest, its 1 s median `tonalness` at least `MIN_TONALNESS` (a drum hit's frames dip,
-        a clap's rise; the median keeps the music's edges); None if there is none."""
+        """(first, last) time (s) in [start, end) of a pitched frame: not in silence (within
+        `SILENCE_DB` of the loudest: a quiet opening is music), its 1 s median `tonalness` at
+        least `MIN_TONALNESS` (a drum hit's frames dip, a clap's rise; the median keeps the
+        music's edges); None if there is none."""
         lo, hi = (int(v) for v in self.frame_of(np.array([start, end])))
-        loud = self.loud(40.0)[lo:hi]
+        loud = self.loud(SILENCE_DB)[lo:hi]
         tonal = moving_median(self.tonalness, round(SR / HOP))[lo:hi] >= MIN_TONALNESS
         found = np.flatnonzero(loud & tonal)
         if not len(found):
