@@ -31,7 +31,7 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
 - reprise: the piece, 8-12 s of a quiet room (seeded by name), then the piece again from its
   start, as an album track with a hidden track or a reprise after it, or two movements on one
   file: the second copy's bars start where its music starts, not where the first copy's bar
-  count would put them; the truth is both copies' (sections not scored, as for padded);
+  count would put them; the truth is both copies', the gap a section ("silence");
 - faded: the last 12 s faded out, linear in amplitude (a studio fade or a radio edit: -6 dB
   halfway, -20 dB 1.2 s before the end), the truth unchanged (every beat in it is audible);
 - live: a live take: 6 s of applause before the music, 8 s after it, as loud as the music
@@ -259,16 +259,17 @@ def reprise_gap(name: str) -> float:
 
 def reprise_truth(truth: dict, gap: float) -> dict:
     """The truth of the piece, ``gap`` seconds of silence and the piece again: each time also
-    ``duration + gap`` later, no chord in the gap; sections not scored (see `shifted_truth`)."""
-    out = dict(truth, sections=None)
+    ``duration + gap`` later, no chord in the gap, the gap a section of its own ("silence",
+    as SALAMI marks one)."""
+    out = dict(truth)
     shift = truth["duration"] + gap
     for key in ("beats", "downbeats"):
         out[key] = [*truth[key], *(t + shift for t in truth[key])]
-    for key in ("chords", "keys"):
+    for key, rest in (("chords", "N"), ("keys", None), ("sections", "silence")):
         if truth.get(key):
             again = [[a + shift, b + shift, label] for a, b, label in truth[key]]
-            gap_chord = [[truth["duration"], shift, "N"]] if key == "chords" else []
-            out[key] = [*truth[key], *gap_chord, *again]
+            between = [[truth["duration"], shift, rest]] if rest else []
+            out[key] = [*truth[key], *between, *again]
     out["duration"] = 2 * truth["duration"] + gap
     return out
 
