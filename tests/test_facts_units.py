@@ -15,7 +15,7 @@ from musicflamingo import audio
 from musicflamingo.facts import features, harmony
 from musicflamingo.facts.dynamics import LoudnessMeter
 from musicflamingo.facts.extract import FactsConfig, analyze
-from musicflamingo.facts.schema import ChordSegment
+from musicflamingo.facts.schema import SILENCE, ChordSegment
 from musicflamingo.report import markdown
 
 NO_LYRICS = FactsConfig(lyrics_model=None)
@@ -163,7 +163,8 @@ def test_silences_are_the_edges_and_long_gaps_not_a_general_pause():
 def test_a_hidden_track_after_a_long_silence_starts_its_own_bars(tmp_path):
     """A song, 7.93 s of silence and the song again (a hidden track): the second copy starts
     18 bars and 2.5 beats after the first, so the first copy's bar count would put its
-    downbeats mid-bar and its beats between the beats. Each copy gets its own beats and bars."""
+    downbeats mid-bar and its beats between the beats. Each copy gets its own beats and bars,
+    and its own sections: the silence is one, and the second copy repeats the first's letters."""
     sr = audio.ANALYSIS_SR
     truth = json.loads((FIXTURES / "song07_rock_d.json").read_text())
     length, gap = 24.0, 7.93  # 14 of the song's 1.714 s bars, then 4.6 bars of silence
@@ -177,6 +178,12 @@ def test_a_hidden_track_after_a_long_silence_starts_its_own_bars(tmp_path):
             ref = np.array([t for t in truth[kind] if t < length - 0.2]) + start
             est = np.array([t for t in found if start <= t < start + length])
             assert mir_eval.beat.f_measure(ref, est) >= 0.9, (kind, start)
+    sections = [(s.start, s.end, s.label, s.group) for s in facts.sections]
+    quiet = [s for s in sections if s[2] == SILENCE]
+    assert len(quiet) == 1 and abs(quiet[0][0] - length) < 0.3, sections
+    assert abs(quiet[0][1] - (length + gap)) < 0.3, sections
+    first, again = sections[: sections.index(quiet[0])], sections[sections.index(quiet[0]) + 1 :]
+    assert [s[3] for s in again] == [s[3] for s in first], sections
 
 
 def _rock_with(before: np.ndarray, after: np.ndarray, path) -> tuple[dict, float, float]:

@@ -155,7 +155,7 @@ def analyze(
         with t.stage("meter"):
             changes = harmony.chord_changes(facts.chords)
             half_bars = config.beat_tracker != LEARNED  # see estimate_meter
-            parts = beats.parts or spec.parts()  # a tracker of the samples: the silences'
+            parts = beats.parts or spec.parts()  # essentia, madmom: split at the silences
             result = bars_by_part(beats.times, parts, spec, changes, half_bars)
         if result is None:
             facts.beats = [round(float(b), 3) for b in beats.times]

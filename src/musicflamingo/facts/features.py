@@ -127,6 +127,11 @@ class Spectral:
             out.append((start, last))
         return out
 
+    @functools.cached_property
+    def steady_tonalness(self) -> np.ndarray:
+        """`tonalness` under a 1 s moving median."""
+        return moving_median(self.tonalness, round(SR / HOP))
+
     def pitched_span(self, start: float, end: float) -> tuple[float, float] | None:
         """(first, last) time (s) in [start, end) of a pitched frame: not in silence (within
         `SILENCE_DB` of the loudest: a quiet opening is music), its 1 s median `tonalness` at
@@ -134,7 +139,7 @@ class Spectral:
         music's edges); None if there is none."""
         lo, hi = (int(v) for v in self.frame_of(np.array([start, end])))
         loud = self.loud(SILENCE_DB)[lo:hi]
-        tonal = moving_median(self.tonalness, round(SR / HOP))[lo:hi] >= MIN_TONALNESS
+        tonal = self.steady_tonalness[lo:hi] >= MIN_TONALNESS
         found = np.flatnonzero(loud & tonal)
         if not len(found):
             return None

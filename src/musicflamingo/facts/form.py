@@ -11,11 +11,13 @@ pre-chorus, chorus, bridge, outro (the letter stays where no role can be told)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from musicflamingo.facts.features import Spectral, beat_sync
+from musicflamingo.facts.features import SILENCE_MARGIN, Spectral, beat_sync
 from musicflamingo.facts.harmony import summarize
-from musicflamingo.facts.schema import ChordSegment, Section
+from musicflamingo.facts.schema import SILENCE, ChordSegment, Section
 from musicflamingo.facts.smoothing import gaussian_smooth, moving_median
 
 NEIGHBOURS = 0.2  # recurrence: nearest neighbours per bar, as a share of all bars
@@ -212,37 +214,74 @@ def estimate_sections(
     bars: np.ndarray, spec: Spectral, duration: float, chords: list[ChordSegment]
 ) -> list[Section]:
     """Sections tiling the song, on the bar grid given by ``bars`` (downbeat times; a
-    2-second grid stands in when there is no beat)."""
-    if len(bars) < 2:
-        bars = np.arange(0.0, duration, 2.0)
-    edges = np.concatenate([bars, [duration]]) if bars[-1] < duration - 0.5 else bars
-    if len(edges) < 2 * MIN_SECTION_BARS + 1:
-        return [
+    2-second grid stands in where a part has none). A file in parts (`Spectral.parts`: a
+    hidden track, a reprise, movements on one file) has each part's form found as if it were
+    a file of its own, its long silences as sections of their own (`SILENCE`), and the parts'
+    repetition letters shared (a reprise repeats A)."""
+    forms = [_part_form(bars, spec, a, b) for a, b in _music_spans(spec, duration)]
+    offsets = np.cumsum([0, *(f.feats.shape[1] for f in forms)])
+    spans = [(a + o, b + o) for f, o in zip(forms, offsets, strict=False) for a, b in f.spans]
+    letters = iter(group_segments(np.hstack([f.feats for f in forms]), spans))
+    out: list[Section] = []
+    for f in forms:
+        if f.start > (at := out[-1].end if out else 0.0):
+            out.append(Section(start=at, end=round(f.start, 3), label=SILENCE))
+        groups = [next(letters) for _ in f.spans]
+        labels = roles(groups, f.spans, f.intensity)
+        times = [f.start, *(float(f.edges[a]) for a, _ in f.spans[1:]), f.end]
+        out += [
             Section(
-                start=0.0,
-                end=round(duration, 3),
-                label="A",
-                group="A",
-                progression=_progression(chords, 0.0, duration),
+                start=round(a, 3),
+                end=round(b, 3),
+                label=lab,
+                group=group,
+                progression=_progression(chords, a, b),
             )
+            for a, b, lab, group in zip(times[:-1], times[1:], labels, groups, strict=True)
         ]
+    if forms[-1].end < duration:
+        out.append(Section(start=out[-1].end, end=round(duration, 3), label=SILENCE))
+    return out
+
+
+@dataclass
+class _PartForm:
+    """One part's bar grid ``edges`` (s), its sections as bar-index ``spans``, its bar
+    features and intensity."""
+
+    start: float
+    end: float
+    edges: np.ndarray
+    spans: list[tuple[int, int]]
+    feats: np.ndarray
+    intensity: np.ndarray
+
+
+def _music_spans(spec: Spectral, duration: float) -> list[tuple[float, float]]:
+    """`Spectral.parts`, the last one to the end of the file unless a long silence ends it;
+    the whole file if all of it is silence."""
+    parts = spec.parts()
+    if not parts:
+        return [(0.0, duration)]
+    a, b = parts[-1]
+    parts[-1] = (a, duration if b > duration - SILENCE_MARGIN else b)
+    return parts
+
+
+def _part_form(bars: np.ndarray, spec: Spectral, start: float, end: float) -> _PartForm:
+    """Boundaries at structure-novelty peaks of the part [start, end) (s) on its bars."""
+    inside = bars[(bars >= start) & (bars < end)]
+    if len(inside) < 2:
+        inside = np.arange(start, end, 2.0)
+    edges = np.concatenate([inside, [end]]) if inside[-1] < end - 0.5 else inside
+    if len(edges) < 2:
+        edges = np.array([start, end])
     feats = bar_features(edges, spec)
-    cuts = pick_boundaries(structure_novelty(feats))
-    idx = [0, *cuts, feats.shape[1]]
+    n = feats.shape[1]
+    cuts = [] if n < 2 * MIN_SECTION_BARS else pick_boundaries(structure_novelty(feats))
+    idx = [0, *cuts, n]
     spans = list(zip(idx[:-1], idx[1:], strict=True))
-    groups = group_segments(feats, spans)
-    labels = roles(groups, spans, bar_intensity(edges, spec))
-    times = [0.0, *[float(edges[i]) for i in cuts], duration]
-    return [
-        Section(
-            start=round(a, 3),
-            end=round(b, 3),
-            label=lab,
-            group=group,
-            progression=_progression(chords, a, b),
-        )
-        for a, b, lab, group in zip(times[:-1], times[1:], labels, groups, strict=True)
-    ]
+    return _PartForm(start, end, edges, spans, feats, bar_intensity(edges, spec))
 
 
 def _progression(chords: list[ChordSegment], start: float, end: float) -> str:

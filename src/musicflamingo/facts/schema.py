@@ -81,10 +81,13 @@ class ChordSegment(Record):
     label: str  # Harte syntax
 
 
+SILENCE = "silence"  # a section label: a long silence between or around a file's parts
+
+
 class Section(Record):
     start: float
     end: float
-    label: str  # "intro", "verse", "pre-chorus", "chorus", "bridge", "outro"; else "A", "B"
+    label: str  # "intro", "verse", "pre-chorus", "chorus", "bridge", "outro", `SILENCE`; "A"…
     group: str = ""  # repetition letter: sections sharing it repeat ("B′": a varied repeat)
     progression: str = ""
 

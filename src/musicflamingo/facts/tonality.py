@@ -9,7 +9,14 @@ import numpy as np
 from musicflamingo import theory
 from musicflamingo.facts import essentia_lib
 from musicflamingo.facts.harmony import triad
-from musicflamingo.facts.schema import ChordSegment, Key, KeyCandidate, KeySpan, Section
+from musicflamingo.facts.schema import (
+    SILENCE,
+    ChordSegment,
+    Key,
+    KeyCandidate,
+    KeySpan,
+    Section,
+)
 from musicflamingo.theory import pitch_class, tonic_name
 
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
@@ -101,7 +108,8 @@ def diatonic_share(key: str, chords: list[ChordSegment], start: float, end: floa
 def key_changes(
     samples: np.ndarray, sr: int, key: Key, sections: list[Section], chords: list[ChordSegment]
 ) -> list[KeySpan]:
-    """Key per section when the music modulates (spans tiling the sections), else [].
+    """Key per section when the music modulates (spans tiling the sections), else []; a
+    silence (`SILENCE`) keeps the home key.
 
     A section keeps the home key unless KeyExtractor on it names another tonic that is not
     the relative key (the usual confusions of a short excerpt) and its chords fit that key
@@ -109,7 +117,7 @@ def key_changes(
     spans: list[KeySpan] = []
     for s in sections:
         local = key
-        if s.end - s.start >= MODULATION_SECONDS:
+        if s.end - s.start >= MODULATION_SECONDS and s.label != SILENCE:
             excerpt = samples[int(s.start * sr) : int(s.end * sr)]
             pc, mode, _ = key_extractor(excerpt, sr, key.tuning_hz or 440.0)
             found = f"{tonic_name(pc, mode)} {mode}"
