@@ -4,7 +4,7 @@ system's scores on the degraded files next to its scores on the clean ones, in o
     python scripts/render_facts_corpus.py --split both        # once: renders the audio
     python scripts/render_facts_corpus.py --split dev --played  # once: the played copies
     python benchmarks/facts_robustness.py [--split dev|test|both] [--workers 2]
-        [--variants mp3,mastered,phone,drift,padded,tuned,hall,reprise,faded,live,played]
+        [--variants mp3,mastered,phone,drift,padded,tuned,hall,reprise,faded,live,ritard,played]
         [--systems ours,raw,madmom]
         [--work data/facts-robustness] [--out out/facts-robustness]
 
@@ -37,6 +37,10 @@ tables go to ``--out/<variant>/``, a figure of the rhythm metrics to
 - live: a live take: 6 s of applause before the music, 8 s after it, as loud as the music
   less 6 dB (`applause`: 40 people clapping out of step), and a crowd's murmur under all of
   it 30 dB down (seeded by name); the truth's times shift, no chord in the applause;
+- ritard: the players slow down at the end, as most performances of a closing phrase do: over
+  the last 8 s before the last beat the tempo falls linearly to 65 % (held after it), in steps
+  of 0.25 s time-stretched by Rubber Band as for drift; the truth's times follow, its tempo is
+  the body's;
 - played: not a degraded copy but the same scores rendered as players would
   (``render_facts_corpus.py --played``, `fixturegen.perform`: each part's lag, each onset's
   scatter, varied loudness; the truth stays on the grid), read from ``<corpus>-played``.
@@ -78,6 +82,7 @@ VARIANTS = (
     "reprise",
     "faded",
     "live",
+    "ritard",
     "played",
 )
 PAD_S = 8.0  # seconds of room noise before and after the music (beyond mir_eval's 5 s trim)
@@ -94,6 +99,9 @@ LIVE_BEFORE_S, LIVE_AFTER_S = 6.0, 8.0  # s of applause before and after the mus
 APPLAUSE_DB = -6.0  # the applause's RMS against the music's
 CROWD_DB = -30.0  # the crowd's murmur under the music, against the music's RMS
 CLAPPERS = 40
+RITARD_S = 8.0  # s of the original before its last beat over which a ritard copy slows
+RITARD_END = 0.65  # … to this share of the tempo at the last beat (and after it)
+RITARD_STEP_S = 0.25  # s of the original per tempo step
 METRICS = [m for m in TARGETS if m not in ("chord_mirex", "section_f_0.5", "meter_exact")]
 
 
@@ -117,30 +125,46 @@ def drift_rates(name: str, duration: float) -> np.ndarray:
     return np.array(rates)
 
 
-def drift_time(t: ArrayLike, rates: np.ndarray) -> np.ndarray:
-    """Original times (s) -> drifted times (s): each step of the original lasts
-    ``DRIFT_STEP_S / rate``."""
+def ritard_rates(last_beat: float, duration: float) -> np.ndarray:
+    """Tempo factors, one per `RITARD_STEP_S` of the original (at each step's middle): 1 until
+    `RITARD_S` before the last beat, then falling linearly to `RITARD_END` at it, held after."""
+    middle = (np.arange(int(np.ceil(duration / RITARD_STEP_S)) + 1) + 0.5) * RITARD_STEP_S
+    share = np.clip((middle - (last_beat - RITARD_S)) / RITARD_S, 0.0, 1.0)
+    return 1 - (1 - RITARD_END) * share
+
+
+def stretched_time(t: ArrayLike, rates: np.ndarray, step: float) -> np.ndarray:
+    """Original times (s) -> stretched times (s): each ``step`` s of the original lasts
+    ``step / rate``."""
     t = np.asarray(t, dtype=float)
-    step = np.minimum((t // DRIFT_STEP_S).astype(int), len(rates) - 1)
-    start = np.concatenate([[0.0], np.cumsum(DRIFT_STEP_S / rates)])
-    return start[step] + (t - step * DRIFT_STEP_S) / rates[step]
+    k = np.minimum((t // step).astype(int), len(rates) - 1)
+    start = np.concatenate([[0.0], np.cumsum(step / rates)])
+    return start[k] + (t - k * step) / rates[k]
 
 
-def drift_truth(truth: dict, rates: np.ndarray) -> dict:
-    """The truth of the drifted audio: every time mapped, the tempo scaled by the mean rate."""
+def stretched_truth(truth: dict, rates: np.ndarray, step: float) -> dict:
+    """The truth of the stretched audio (`stretched_time`): every time mapped."""
     out = dict(truth)
     for key in ("beats", "downbeats"):
-        out[key] = drift_time(truth[key], rates).tolist()
+        out[key] = stretched_time(truth[key], rates, step).tolist()
     for key in ("chords", "sections", "keys"):
         if truth.get(key):
-            spans = drift_time([(a, b) for a, b, _ in truth[key]], rates).tolist()
+            spans = stretched_time([(a, b) for a, b, _ in truth[key]], rates, step).tolist()
             out[key] = [
                 [a, b, label] for (a, b), (*_, label) in zip(spans, truth[key], strict=True)
             ]
-    out["duration"] = float(drift_time(truth["duration"], rates))
-    out["tempo_bpm"] = truth["tempo_bpm"] * truth["duration"] / out["duration"]
+    out["duration"] = float(stretched_time(truth["duration"], rates, step))
     out["tempo_varies"] = True
     return out
+
+
+def stretch(audio: Path, ogg: Path, rates: np.ndarray, step: float) -> None:
+    """Rubber Band time-stretches ``audio`` to ``ogg``, each ``step`` s of it by its rate
+    (pitch unchanged; a command where the rate changes)."""
+    changes = [k for k in range(len(rates)) if k == 0 or rates[k] != rates[k - 1]]
+    steps = ";".join(f"{k * step:.3f} rubberband tempo {rates[k]:.5f}" for k in changes)
+    ffmpeg("-i", str(audio), "-af", f"asendcmd=c='{steps}',rubberband=tempo={rates[0]:.5f}",
+           *VORBIS, str(ogg))  # fmt: skip
 
 
 def detune_cents(name: str) -> float:
@@ -286,12 +310,14 @@ def degrade(src: Path, dst: Path, variant: str) -> None:
         mp3.unlink()
     elif variant == "drift":
         rates = drift_rates(truth["name"], truth["duration"])
-        steps = ";".join(
-            f"{k * DRIFT_STEP_S:.3f} rubberband tempo {r:.5f}" for k, r in enumerate(rates)
-        )
-        stretch = f"asendcmd=c='{steps}',rubberband=tempo={rates[0]:.5f}"
-        ffmpeg("-i", str(audio), "-af", stretch, *VORBIS, str(ogg))
-        truth = drift_truth(truth, rates)
+        stretch(audio, ogg, rates, DRIFT_STEP_S)
+        tempo = truth["tempo_bpm"] * truth["duration"]
+        truth = stretched_truth(truth, rates, DRIFT_STEP_S)
+        truth["tempo_bpm"] = tempo / truth["duration"]  # scaled by the mean rate
+    elif variant == "ritard":
+        rates = ritard_rates(max(truth["beats"]), truth["duration"])
+        stretch(audio, ogg, rates, RITARD_STEP_S)
+        truth = stretched_truth(truth, rates, RITARD_STEP_S)  # the tempo: the body's
     elif variant == "padded":
         delay = int(PAD_S * 1000)
         room = f"anoisesrc=r=44100:c=pink:a={PAD_NOISE}:d={truth['duration'] + 2 * PAD_S:.3f}"
